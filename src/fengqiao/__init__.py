@@ -1,0 +1,1 @@
+"""Fengqiao (枫桥): grassroots social governance."""

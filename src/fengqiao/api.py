@@ -1,0 +1,94 @@
+"""The FastAPI application: composes every domain's router."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from fengqiao.assessment.views import router as assessment_router
+from fengqiao.calendar.service import calendar_cache
+from fengqiao.calendar.views import router as calendar_router
+from fengqiao.core.config import Settings, get_settings
+from fengqiao.core.database import make_engine, make_sessionmaker
+from fengqiao.core.errors import install_error_handlers
+from fengqiao.core.limits import BodySizeLimit
+from fengqiao.events.flows import InProcessRunner, channels_from
+from fengqiao.events.service import routing_cache
+from fengqiao.events.views import router as events_router
+from fengqiao.geo.service import GridLocator
+from fengqiao.geo.views import router as geo_router
+from fengqiao.people.views import router as people_router
+
+WEB_DIST = Path(__file__).resolve().parent / "web"
+
+log = logging.getLogger("fengqiao")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    app = FastAPI(
+        title="Fengqiao 枫桥 — 基层社会治理平台",
+        version="0.1.0",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.grid_locator = GridLocator()
+    app.state.calendar = calendar_cache()
+    app.state.routing = routing_cache()
+    install_error_handlers(app)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runner = None
+        if settings.background == "inprocess":
+            runner = InProcessRunner(
+                app.state.sessionmaker,
+                app.state.calendar,
+                channels_from(settings),
+                settings.background_interval,
+            )
+            runner.start()
+        yield
+        if runner is not None:
+            runner.stop()
+
+    app.router.lifespan_context = lifespan
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.get("/api/health", tags=["system"], summary="健康检查")
+    def health() -> JSONResponse:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return JSONResponse({"status": "ok", "database": engine.dialect.name})
+        except Exception:
+            log.exception("health check: database unreachable")
+            return JSONResponse({"status": "error", "database": engine.dialect.name}, 503)
+
+    for router in (people_router, geo_router, calendar_router, events_router, assessment_router):
+        app.include_router(router)
+
+    if (WEB_DIST / "index.html").exists():
+        app.mount("/assets", StaticFiles(directory=WEB_DIST / "assets"), name="assets")
+
+        @app.get("/{path:path}", include_in_schema=False)
+        def spa(path: str) -> Any:
+            if path.startswith("api/"):
+                return JSONResponse({"error": {"code": "http_404", "message": "接口不存在"}}, 404)
+            return FileResponse(WEB_DIST / "index.html")
+
+    return app

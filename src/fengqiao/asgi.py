@@ -1,0 +1,5 @@
+"""ASGI entry point: `uvicorn fengqiao.asgi:app`."""
+
+from fengqiao.api import create_app
+
+app = create_app()

@@ -1,0 +1,252 @@
+"""Indicators of the closed loop (reference §1.4), per region, unit and period.
+
+Each matter keeps facts as it moves (accepted_at, handled_on_time, rework_count, …); the
+indicators are sums over those facts in SQL. `facts_from_timeline` derives the same facts
+from scratch by replaying a matter's timeline, so the two can be checked against each other.
+
+Definitions (立案 = accepted; matters merged or rejected are not cases):
+- 结案率 closure_rate = closed / accepted; 按期结案率 = closed on time / accepted
+- 处置率 disposal_rate = handled / dispatched; 按期处置率 = handled on time / dispatched
+- 返工率 rework_rate = reworked / handled (返工 = sent back after failed verification)
+- 准确派遣率 accurate_dispatch_rate = (dispatched − reworked) / dispatched
+- 退单率 return_rate = returned / dispatched
+- level shares: closed at each level / closed (grid 1, community 2, township 3, county 4)
+- satisfaction = (满意 + 基本满意) / rated
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy.orm import Session
+
+from fengqiao.core.permissions import Principal, within
+from fengqiao.events.models import Event, TimelineEntry
+from fengqiao.events.service import scoped_events
+
+
+@dataclass
+class Facts:
+    """What the indicators need to know of one matter."""
+
+    accepted: bool = False
+    merged_or_rejected: bool = False
+    dispatched: bool = False
+    handled: bool = False
+    handled_on_time: bool = False
+    closed: bool = False
+    closed_on_time: bool = False
+    closed_level: int | None = None
+    reworked: bool = False
+    returned: bool = False
+    self_resolved: bool = False
+    rating: str | None = None
+
+
+def facts_of(event: Event) -> Facts:
+    """The facts as kept on the row (incrementally)."""
+    return Facts(
+        accepted=event.accepted_at is not None and event.state not in ("merged", "rejected"),
+        merged_or_rejected=event.state in ("merged", "rejected"),
+        dispatched=event.first_dispatched_at is not None,
+        handled=event.handled_at is not None,
+        handled_on_time=bool(event.handled_on_time),
+        closed=event.closed_at is not None,
+        closed_on_time=bool(event.closed_on_time) and event.closed_at is not None,
+        closed_level=event.closed_level if event.closed_at is not None else None,
+        reworked=event.rework_count > 0,
+        returned=event.return_count > 0,
+        self_resolved=event.self_resolved,
+        rating=event.rating,
+    )
+
+
+def facts_from_timeline(entries: list[TimelineEntry]) -> Facts:
+    """The same facts, from scratch: replay what happened."""
+    f = Facts()
+    for e in entries:
+        a, d = e.action, e.detail or {}
+        if a in ("accept", "escalate", "overdue_escalate"):
+            f.accepted = True
+        elif a in ("merge", "reject"):
+            f.merged_or_rejected = True
+        elif a == "dispatch":
+            f.dispatched = True
+        elif a == "feedback":
+            if not f.handled:
+                f.handled_on_time = bool(d.get("on_time"))
+            f.handled = True
+        elif a == "verify_fail":
+            f.reworked = True
+        elif a == "return":
+            f.returned = True
+        elif a == "self_resolve":
+            f.accepted = f.closed = f.closed_on_time = f.self_resolved = True
+            f.closed_level = 1
+        elif a == "verify_ok":
+            f.closed, f.closed_on_time = True, bool(d.get("on_time"))
+            f.closed_level = d.get("closed_level")
+        elif a == "rate":
+            f.rating = d.get("rating")
+        elif a == "reopen":
+            f.closed, f.closed_on_time, f.closed_level = False, False, None
+            f.self_resolved = False
+    if f.merged_or_rejected:
+        f.accepted = False
+    return f
+
+
+@dataclass
+class Indicators:
+    reported: int = 0
+    accepted: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    dispatched: int = 0
+    handled: int = 0
+    handled_on_time: int = 0
+    reworked: int = 0
+    returned: int = 0
+    self_resolved: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    closed_by_level: dict[int, int] = field(default_factory=dict)
+    avg_seconds: dict[str, float | None] = field(default_factory=dict)
+
+    def rates(self) -> dict[str, float | None]:
+        def r(a: int, b: int) -> float | None:
+            return round(a / b, 4) if b else None
+
+        return {
+            "closure_rate": r(self.closed, self.accepted),
+            "on_time_closure_rate": r(self.closed_on_time, self.accepted),
+            "disposal_rate": r(self.handled, self.dispatched),
+            "on_time_disposal_rate": r(self.handled_on_time, self.dispatched),
+            "rework_rate": r(self.reworked, self.handled),
+            "accurate_dispatch_rate": r(self.dispatched - self.reworked, self.dispatched),
+            "return_rate": r(self.returned, self.dispatched),
+            "satisfaction": r(self.satisfied, self.rated),
+            **{
+                f"closed_share_level_{lvl}": r(n, self.closed)
+                for lvl, n in sorted(self.closed_by_level.items())
+            },
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["rates"] = self.rates()
+        return out
+
+
+def sum_facts(all_facts: list[Facts]) -> Indicators:
+    """Indicators from a list of facts, in Python (the from-scratch side)."""
+    ind = Indicators(reported=len(all_facts))
+    for f in all_facts:
+        ind.accepted += f.accepted
+        ind.closed += f.closed
+        ind.closed_on_time += f.closed and f.closed_on_time
+        ind.dispatched += f.dispatched
+        ind.handled += f.handled
+        ind.handled_on_time += f.handled and f.handled_on_time
+        ind.reworked += f.reworked
+        ind.returned += f.returned
+        ind.self_resolved += f.self_resolved
+        ind.rated += f.rating is not None
+        ind.satisfied += f.rating in ("satisfied", "basically")
+        if f.closed and f.closed_level is not None:
+            ind.closed_by_level[f.closed_level] = ind.closed_by_level.get(f.closed_level, 0) + 1
+    return ind
+
+
+COUNT_FIELDS = (
+    "reported",
+    "accepted",
+    "closed",
+    "closed_on_time",
+    "dispatched",
+    "handled",
+    "handled_on_time",
+    "reworked",
+    "returned",
+    "self_resolved",
+    "rated",
+    "satisfied",
+)
+
+
+def _seconds(session: Session, later: Any, earlier: Any) -> Any:
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def indicators(
+    session: Session,
+    principal: Principal,
+    *,
+    region_path: str | None = None,
+    unit_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Indicators:
+    """Sums over the facts kept on each matter, in one query, within the caller's scope."""
+    base = scoped_events(principal)
+    if region_path:
+        base = base.where(within(Event.region_path, region_path))
+    if unit_id is not None:
+        base = base.where(Event.unit_id == unit_id)
+    if start:
+        base = base.where(Event.reported_at >= start)
+    if end:
+        base = base.where(Event.reported_at < end)
+    e = base.subquery()
+    not_mr = e.c.state.not_in(("merged", "rejected"))
+    closed = e.c.closed_at.is_not(None)
+    handled = e.c.handled_at.is_not(None)
+
+    def count(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    def avg(later: Any, earlier: Any) -> Any:
+        return func.avg(cast(_seconds(session, later, earlier), Float))
+
+    row = session.execute(
+        select(
+            func.count(),
+            count(and_(e.c.accepted_at.is_not(None), not_mr)),
+            count(closed),
+            count(and_(closed, e.c.closed_on_time.is_(True))),
+            count(e.c.first_dispatched_at.is_not(None)),
+            count(handled),
+            count(and_(handled, e.c.handled_on_time.is_(True))),
+            count(e.c.rework_count > 0),
+            count(e.c.return_count > 0),
+            count(e.c.self_resolved.is_(True)),
+            count(e.c.rating.is_not(None)),
+            count(e.c.rating.in_(("satisfied", "basically"))),
+            avg(e.c.accepted_at, e.c.reported_at),
+            avg(e.c.first_dispatched_at, e.c.accepted_at),
+            avg(e.c.signed_at, e.c.dispatched_at),
+            avg(e.c.handled_at, e.c.signed_at),
+            avg(e.c.closed_at, e.c.reported_at),
+        ).select_from(e)
+    ).one()
+    levels = session.execute(
+        select(e.c.closed_level, func.count())
+        .select_from(e)
+        .where(closed, e.c.closed_level.is_not(None))
+        .group_by(e.c.closed_level)
+    ).all()
+    ind = Indicators()
+    for name, value in zip(COUNT_FIELDS, row[:12], strict=True):
+        setattr(ind, name, int(value))
+    ind.closed_by_level = {int(lvl): int(n) for lvl, n in levels}
+    names = ("accept", "dispatch", "sign", "handle", "close")
+    ind.avg_seconds = {
+        n: (round(float(v), 1) if v is not None else None)
+        for n, v in zip(names, row[12:], strict=True)
+    }
+    return ind

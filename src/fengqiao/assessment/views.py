@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from fengqiao.assessment import service
+from fengqiao.core.errors import NotFound
+from fengqiao.deps import PrincipalDep, SessionDep
+from fengqiao.geo.models import Grid, Region
+
+router = APIRouter(tags=["assessment 考评"])
+
+
+@router.get("/api/indicators", summary="闭环指标：结案率、按期结案率、返工率、准确派遣率…")
+def indicators(
+    session: SessionDep,
+    principal: PrincipalDep,
+    region: Annotated[str | None, Query(max_length=32)] = None,
+    unit_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, Any]:
+    path = None
+    if region:
+        path = session.scalar(select(Region.path).where(Region.code == region)) or session.scalar(
+            select(Grid.path).where(Grid.code == region)
+        )
+        if path is None or not (
+            principal.covers(path) or (principal.scope_path or "").startswith(path)
+        ):
+            raise NotFound("行政区划", "region")
+    return service.indicators(
+        session, principal, region_path=path, unit_id=unit_id, start=start, end=end
+    ).as_dict()

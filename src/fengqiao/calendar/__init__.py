@@ -1,0 +1,1 @@
+"""Working-day calendar: statutory holidays and adjusted working days (调休)."""

@@ -1,0 +1,347 @@
+"""The `fengqiao` command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from fengqiao.core.config import Settings, get_settings
+from fengqiao.core.database import make_engine, make_sessionmaker
+from fengqiao.core.errors import AppError
+from fengqiao.core.permissions import ROLE_NAMES_ZH, Role
+
+app = typer.Typer(help="Fengqiao 枫桥 — grassroots social governance", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+regions_app = typer.Typer(help="Administrative regions 行政区划", no_args_is_help=True)
+grids_app = typer.Typer(help="Grids 网格", no_args_is_help=True)
+users_app = typer.Typer(help="Users 用户", no_args_is_help=True)
+calendar_app = typer.Typer(help="Working-day calendar 工作日历", no_args_is_help=True)
+for sub, name in (
+    (db_app, "db"),
+    (regions_app, "regions"),
+    (grids_app, "grids"),
+    (users_app, "users"),
+    (calendar_app, "calendar"),
+):
+    app.add_typer(sub, name=name)
+
+console = Console()
+
+
+def _engine(settings: Settings) -> Engine:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.effective_database_url)
+
+
+def _prepare(settings: Settings) -> Engine:
+    """Migrate to the newest schema and make sure the calendar has its years."""
+    from fengqiao.calendar.service import seed_from_package
+    from fengqiao.core.migrate import upgrade
+    from fengqiao.events.admin import seed_defaults
+
+    engine = _engine(settings)
+    upgrade(engine)
+    with make_sessionmaker(engine)() as session:
+        seed_from_package(session)
+        seed_defaults(session)
+    return engine
+
+
+def _fail(exc: AppError) -> None:
+    console.print(f"[red]错误 error:[/red] {exc.message('zh')} / {exc.message('en')}")
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Build or migrate the schema to the newest revision."""
+    settings = get_settings()
+    _prepare(settings)
+    console.print(f"schema up to date: {make_engine(settings.effective_database_url).url!r}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+) -> None:
+    """Migrate, then serve the API and the web console."""
+    import uvicorn
+
+    settings = get_settings()
+    _prepare(settings)
+    uvicorn.run(
+        "fengqiao.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+        access_log=settings.access_log,
+    )
+
+
+@app.command()
+def worker(
+    interval: Annotated[float | None, typer.Option(help="seconds between sweeps")] = None,
+) -> None:
+    """Run deadline sweeps and notification delivery as jobs on the Redis queue
+    (FENGQIAO_REDIS_URL). Start as many as needed; set FENGQIAO_BACKGROUND=off on servers."""
+    from fengqiao.calendar.service import calendar_cache
+    from fengqiao.core.jobs import JobQueue
+    from fengqiao.events.flows import channels_from, run_worker
+
+    settings = get_settings()
+    engine = _prepare(settings)
+    queue = JobQueue(settings.redis_url)
+    console.print(f"worker {queue.consumer} on {settings.redis_url}")
+    run_worker(
+        make_sessionmaker(engine),
+        calendar_cache(),
+        channels_from(settings),
+        queue,
+        interval or settings.background_interval,
+    )
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    matters: Annotated[int, typer.Option(help="matters of history to generate")] = 15_000,
+) -> None:
+    """Build the demo county (once), print one login per role, then serve it."""
+    from fengqiao.demo.build import DEMO_PASSWORD, build
+
+    settings = get_settings()
+    engine = _prepare(settings)
+    with (
+        console.status("building the demo county 正在生成示范区数据…"),
+        make_sessionmaker(engine)() as session,
+    ):
+        logins = build(session, matters)
+    table = Table(title=f"演示账号 Demo logins — 密码 password: {DEMO_PASSWORD}")
+    table.add_column("用户名 username", no_wrap=True, style="bold")
+    table.add_column("角色 role", overflow="fold")
+    table.add_column("姓名 name", overflow="fold")
+    table.add_column("辖区 jurisdiction", overflow="fold")
+    for login in logins:
+        table.add_row(
+            login.username,
+            f"{ROLE_NAMES_ZH[login.role]} {login.role.value}",
+            login.display_name,
+            login.jurisdiction,
+        )
+    console.print(table)
+    url = f"http://{host or settings.host}:{port or settings.port}"
+    console.print(f"Fengqiao is at {url}  (API docs: {url}/api/docs)")
+    if serve_after:
+        serve(host=host, port=port)
+
+
+def _load_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        console.print("[red]文件不是 UTF-8 编码 / file is not UTF-8[/red]")
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]不是合法的 JSON / not valid JSON:[/red] {exc}")
+    except OSError as exc:
+        console.print(f"[red]无法读取文件 / cannot read file:[/red] {exc}")
+    raise typer.Exit(2)
+
+
+def _report(result: object) -> None:
+    from fengqiao.geo.service import ImportResult
+
+    assert isinstance(result, ImportResult)
+    for idx, code, _kind, zh, en in result.errors or []:
+        where = f"feature {idx}" if idx is not None else ""
+        console.print(f"[red]✗[/red] {where} {code or ''}: {zh} / {en}")
+    for problem in result.warnings or []:
+        console.print(f"[yellow]![/yellow] {problem.kind}: {problem.zh} / {problem.en}")
+    if result.rejected:
+        console.print("[red]导入被拒绝，未写入任何数据 / import rejected, nothing written[/red]")
+        raise typer.Exit(1)
+    console.print(f"[green]created {result.created}, updated {result.updated}[/green]")
+
+
+def _import(path: Path, strict: bool, kind: str) -> None:
+    from fengqiao.geo import service as geo
+
+    settings = get_settings()
+    collection = _load_json(path)
+    count = len(collection.get("features") or []) if isinstance(collection, dict) else 0
+    engine = _prepare(settings)
+    with make_sessionmaker(engine)() as session, Progress(console=console) as progress:
+        session.info["actor_name"] = f"cli:{kind}-import"
+        task = progress.add_task(f"checking {path.name}", total=count)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+
+        try:
+            if kind == "regions":
+                result = geo.import_regions(session, collection, progress=advance, strict=strict)
+            else:
+                result = geo.import_grids(
+                    session,
+                    collection,
+                    progress=advance,
+                    strict=strict,
+                    code_digits=settings.grid_code_digits,
+                )
+        except AppError as exc:
+            _fail(exc)
+    _report(result)
+
+
+@regions_app.command("import")
+def regions_import(
+    path: Path,
+    strict: Annotated[
+        bool, typer.Option(help="also reject on overlaps and children outside their parent")
+    ] = False,
+) -> None:
+    """Import regions from a GeoJSON FeatureCollection (properties: code, name, parent_code)."""
+    _import(path, strict, "regions")
+
+
+@grids_app.command("import")
+def grids_import(
+    path: Path,
+    strict: Annotated[
+        bool, typer.Option(help="also reject on overlaps and grids outside their region")
+    ] = False,
+) -> None:
+    """Import grids from a GeoJSON FeatureCollection (properties: code, name, kind,
+    region_code)."""
+    _import(path, strict, "grids")
+
+
+def _session(settings: Settings) -> Session:
+    return make_sessionmaker(_prepare(settings))()
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    name: Annotated[str, typer.Option("--name", help="display name 姓名")],
+    role: Annotated[list[Role], typer.Option("--role", help="repeat for several roles")],
+    region: Annotated[str | None, typer.Option(help="region or grid code 辖区代码")] = None,
+    unit: Annotated[str | None, typer.Option(help="unit code 单位编码")] = None,
+    phone: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="asked for when omitted")] = None,
+    everywhere: Annotated[bool, typer.Option(help="jurisdiction over all regions")] = False,
+) -> None:
+    """Create a user with roles and a jurisdiction."""
+    from fengqiao.people import service as people
+    from fengqiao.people.models import Unit
+
+    password = password or getpass.getpass("password: ")
+    if len(password) < 8:
+        console.print("[red]密码至少 8 位 / password needs 8 characters or more[/red]")
+        raise typer.Exit(2)
+    with _session(get_settings()) as session:
+        session.info["actor_name"] = "cli:users-create"
+        try:
+            unit_row = None
+            if unit:
+                unit_row = session.scalar(select(Unit).where(Unit.code == unit))
+                if unit_row is None:
+                    raise AppError("单位 {u} 不存在", "Unknown unit {u}", u=unit)
+            path = (
+                "/"
+                if everywhere
+                else (people.jurisdiction_path(session, region) if region else None)
+            )
+            user = people.create_user(
+                session,
+                username=username,
+                display_name=name,
+                password=password,
+                roles=role,
+                region_path=path,
+                unit=unit_row,
+                phone=phone,
+            )
+            session.commit()
+        except AppError as exc:
+            _fail(exc)
+        console.print(f"created user {user.username} (id {user.id}) in {user.region_path}")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: str, password: Annotated[str | None, typer.Option()] = None
+) -> None:
+    """Set a user's password and end their sessions."""
+    from fengqiao.core.security import hash_password
+    from fengqiao.people.models import AuthSession, User
+
+    password = password or getpass.getpass("new password: ")
+    if len(password) < 8:
+        console.print("[red]密码至少 8 位 / password needs 8 characters or more[/red]")
+        raise typer.Exit(2)
+    with _session(get_settings()) as session:
+        session.info["actor_name"] = "cli:set-password"
+        user = session.scalar(select(User).where(User.username == username.lower()))
+        if user is None:
+            console.print(f"[red]用户 {username} 不存在 / no such user[/red]")
+            raise typer.Exit(2)
+        user.password_hash = hash_password(password)
+        session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+        session.commit()
+    console.print("password set; existing sessions ended")
+
+
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Clear failed-login counts and a lockout."""
+    from fengqiao.people.models import LoginThrottle
+
+    with _session(get_settings()) as session:
+        session.execute(delete(LoginThrottle).where(LoginThrottle.username == username.lower()))
+        session.commit()
+    console.print(f"{username} unlocked")
+
+
+@calendar_app.command("seed")
+def calendar_seed() -> None:
+    """Load holidays from the chinese-calendar package for the years it covers."""
+    from fengqiao.calendar.service import seed_from_package
+
+    with _session(get_settings()) as session:
+        added = seed_from_package(session, range(2004, 2101))
+    console.print(f"years added: {added or 'none'}")
+
+
+@calendar_app.command("status")
+def calendar_status() -> None:
+    """Which years have holiday data; warns about the ones in use that lack it."""
+    from fengqiao.calendar.models import CalendarDay, CalendarYear
+    from fengqiao.core import clock
+
+    with _session(get_settings()) as session:
+        years = dict(session.execute(select(CalendarYear.year, CalendarYear.source)).all())
+        days = session.scalars(select(CalendarDay.day)).all()
+    this_year = clock.now().year
+    table = Table("year 年份", "source 来源", "special days 特殊日")
+    for year in sorted(set(years) | {this_year, this_year + 1}):
+        count = sum(1 for d in days if d.year == year)
+        table.add_row(str(year), years.get(year, "[red]missing 未录入[/red]"), str(count))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,150 @@
+"""The audit log: every write (recorded automatically at flush) and every read of
+personal data (recorded by the service that unmasks it)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session, UOWTransaction
+
+from fengqiao.core import clock
+from fengqiao.core.models import AuditLog
+from fengqiao.core.permissions import Principal
+
+SYSTEM = "system"
+
+
+def set_actor(session: Session, principal: Principal | None, ip: str | None = None) -> None:
+    session.info["principal"] = principal
+    session.info["ip"] = ip
+
+
+def _actor(session: Session) -> tuple[int | None, str, str | None]:
+    principal: Principal | None = session.info.get("principal")
+    ip: str | None = session.info.get("ip")
+    if principal is None:
+        return None, str(session.info.get("actor_name", SYSTEM)), ip
+    return principal.user_id, principal.username, ip
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _row(session: Session, action: str, obj: Any) -> dict[str, Any] | None:
+    cls = type(obj)
+    if not getattr(cls, "__audited__", True):
+        return None
+    state = inspect(obj)
+    secret: set[str] = set(getattr(cls, "__secret_fields__", ())) | set(
+        getattr(cls, "__personal_fields__", ())
+    )
+    changes: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in ("created_at", "updated_at"):
+            continue
+        hist = state.attrs[key].history
+        if action == "update" and not hist.has_changes():
+            continue
+        if action == "delete":
+            continue
+        value = hist.added[0] if hist.added else getattr(obj, key, None)
+        changes[key] = "***" if key in secret and value is not None else _plain(value)
+    if action == "update" and not changes:
+        return None
+    # New rows have no identity key yet at this point; their primary key values are set.
+    ident = state.identity or tuple(state.mapper.primary_key_from_instance(obj))
+    actor_id, actor_name, ip = _actor(session)
+    path = getattr(obj, "region_path", None) or getattr(obj, "path", None)
+    return {
+        "at": clock.now(),
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "action": action,
+        "entity": cls.__tablename__,
+        "entity_id": "/".join(str(i) for i in ident) if ident and None not in ident else None,
+        "region_path": path if isinstance(path, str) else None,
+        "detail": {"changes": changes} if changes else {},
+        "ip": ip,
+    }
+
+
+@event.listens_for(Session, "after_flush")
+def _audit_writes(session: Session, _ctx: UOWTransaction) -> None:
+    """Collects one entry per record written; several flushes of the same record in one
+    transaction (created, then given its number) make one entry with the final values."""
+    if session.info.get("audit") is False:
+        return
+    pending: dict[tuple[str, str], dict[str, Any]] = session.info.setdefault("audit_rows", {})
+    for action, objs in (
+        ("create", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
+        for obj in objs:
+            if action == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            row = _row(session, action, obj)
+            if row is None:
+                continue
+            key = (row["entity"], row["entity_id"] or f"object-{id(obj)}")
+            earlier = pending.get(key)
+            if earlier is not None and action == "update":
+                earlier["detail"].setdefault("changes", {}).update(row["detail"].get("changes", {}))
+            else:
+                pending[key] = row
+
+
+@event.listens_for(Session, "before_commit")
+def _write_audit(session: Session) -> None:
+    session.flush()  # the last changes, collected above
+    rows = list(session.info.pop("audit_rows", {}).values())
+    if rows:
+        session.connection().execute(insert(AuditLog), rows)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_audit(session: Session, _previous: Any) -> None:
+    session.info.pop("audit_rows", None)
+
+
+def record(
+    session: Session,
+    action: str,
+    entity: str,
+    entity_id: str | int | None,
+    *,
+    region_path: str | None = None,
+    detail: dict[str, Any] | None = None,
+    actor_name: str | None = None,
+) -> None:
+    """An explicit entry (reads of personal data, logins, commands)."""
+    actor_id, name, ip = _actor(session)
+    session.add(
+        AuditLog(
+            at=clock.now(),
+            actor_id=actor_id,
+            actor_name=actor_name or name,
+            action=action,
+            entity=entity,
+            entity_id=None if entity_id is None else str(entity_id),
+            region_path=region_path,
+            detail=detail or {},
+            ip=ip,
+        )
+    )

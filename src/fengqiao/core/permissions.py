@@ -1,0 +1,140 @@
+"""Roles, what each may do, and the jurisdiction every query is limited to.
+
+A jurisdiction is a path in the region tree (`330305/330305001/` is a township and all
+below it; a grid worker's path ends in their grid's code) or a unit. Scoping is applied
+inside the SQL query (`within`), never by filtering results afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, true
+
+from fengqiao.core.errors import Forbidden
+
+
+class Role(StrEnum):
+    grid_head = "grid_head"
+    grid_instructor = "grid_instructor"
+    grid_worker_fulltime = "grid_worker_fulltime"
+    grid_worker_parttime = "grid_worker_parttime"
+    volunteer = "volunteer"
+    dispatcher = "dispatcher"
+    unit_handler = "unit_handler"
+    mediator = "mediator"
+    resident = "resident"
+    maritime_officer = "maritime_officer"
+    leader = "leader"
+    admin = "admin"
+
+
+ROLE_NAMES_ZH: dict[Role, str] = {
+    Role.grid_head: "网格长",
+    Role.grid_instructor: "网格指导员",
+    Role.grid_worker_fulltime: "专职网格员",
+    Role.grid_worker_parttime: "兼职网格员",
+    Role.volunteer: "网格志愿者",
+    Role.dispatcher: "指挥中心派遣员",
+    Role.unit_handler: "部门处置人员",
+    Role.mediator: "人民调解员",
+    Role.resident: "群众",
+    Role.maritime_officer: "海上执法人员",
+    Role.leader: "领导",
+    Role.admin: "系统管理员",
+}
+
+GRID_STAFF = frozenset(
+    {Role.grid_head, Role.grid_instructor, Role.grid_worker_fulltime, Role.grid_worker_parttime}
+)
+STAFF = GRID_STAFF | {
+    Role.volunteer,
+    Role.dispatcher,
+    Role.unit_handler,
+    Role.mediator,
+    Role.maritime_officer,
+    Role.leader,
+    Role.admin,
+}
+
+
+class Action(StrEnum):
+    geo_read = "geo.read"
+    geo_manage = "geo.manage"
+    people_read = "people.read"
+    people_manage = "people.manage"
+    pii_read = "pii.read"
+    units_read = "units.read"
+    units_manage = "units.manage"
+    calendar_read = "calendar.read"
+    calendar_manage = "calendar.manage"
+    audit_read = "audit.read"
+
+
+ACTIONS: dict[Role, frozenset[Action]] = {
+    role: frozenset({Action.geo_read, Action.units_read, Action.calendar_read}) for role in STAFF
+}
+ACTIONS[Role.resident] = frozenset()
+for _role in (Role.grid_head, Role.dispatcher, Role.leader):
+    ACTIONS[_role] |= {Action.people_read}
+ACTIONS[Role.dispatcher] |= {Action.pii_read}
+ACTIONS[Role.leader] |= {Action.audit_read}
+ACTIONS[Role.admin] = frozenset(Action)
+
+
+def upper_bound(path: str) -> str:
+    """First string after every path that starts with `path` ('/' + 1 == '0')."""
+    if not path.endswith("/"):
+        raise ValueError(f"path must end with '/': {path!r}")
+    return path[:-1] + "0"
+
+
+def within(column: Any, path: str) -> ColumnElement[bool]:
+    """`column` lies in the subtree at `path`: a range the index answers on any engine."""
+    return and_(column >= path, column < upper_bound(path))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: their roles and jurisdiction."""
+
+    user_id: int
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+    scope_path: str | None = None
+    unit_id: int | None = None
+    session_id: int | None = None
+    actions: frozenset[Action] = field(default=frozenset())
+
+    def __post_init__(self) -> None:
+        acts: frozenset[Action] = frozenset()
+        for role in self.roles:
+            acts |= ACTIONS.get(role, frozenset())
+        object.__setattr__(self, "actions", acts)
+
+    def can(self, action: Action) -> bool:
+        return action in self.actions
+
+    def require(self, action: Action) -> None:
+        if action not in self.actions:
+            raise Forbidden()
+
+    def scope(self, path_column: Any) -> ColumnElement[bool]:
+        """The jurisdiction filter for a table's region-path column. No path, no rows."""
+        if self.scope_path is None:
+            return false()
+        if self.scope_path == "/":
+            return true()
+        return within(path_column, self.scope_path)
+
+    def covers(self, path: str | None) -> bool:
+        """The same test in Python, for a path already in hand."""
+        if self.scope_path is None or path is None:
+            return False
+        return path.startswith(self.scope_path)
+
+    def has_any(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))

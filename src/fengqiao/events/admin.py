@@ -1,0 +1,132 @@
+"""Administration of the closed loop: categories, routing rules, deadline policies."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fengqiao.core.errors import Invalid, NotFound
+from fengqiao.core.permissions import Action, Principal
+from fengqiao.events import defaults
+from fengqiao.events.models import Category, DeadlinePolicy, RoutingRule
+from fengqiao.events.schemas import PolicyIn, PolicyOut, RuleIn, RuleOut
+from fengqiao.geo.models import Region
+from fengqiao.people.models import Unit
+
+
+def seed_defaults(session: Session) -> None:
+    """Categories and deadline policies for a new installation (only into empty tables)."""
+    if session.scalar(select(Category.code).limit(1)) is None:
+        session.add_all(Category(code=c, name=n, parent_code=p) for c, n, p in defaults.CATEGORIES)
+    if session.scalar(select(DeadlinePolicy.id).limit(1)) is None:
+        for urgency, (basis, sign, onsite, reply, resolve, ladder) in defaults.DEADLINES.items():
+            session.add(
+                DeadlinePolicy(
+                    category_code=None,
+                    urgency=urgency,
+                    basis=basis,
+                    sign=sign,
+                    onsite=onsite,
+                    reply=reply,
+                    resolve=resolve,
+                    ladder_hours=ladder,
+                )
+            )
+    session.commit()
+
+
+def categories(session: Session) -> list[dict[str, str | None]]:
+    rows = session.scalars(
+        select(Category).where(Category.is_active.is_(True)).order_by(Category.code)
+    )
+    return [{"code": c.code, "name": c.name, "parent_code": c.parent_code} for c in rows]
+
+
+def _rule_out(rule: RoutingRule, unit: Unit) -> RuleOut:
+    return RuleOut(
+        id=rule.id,
+        category_code=rule.category_code,
+        urgency=rule.urgency,
+        region_path=rule.region_path,
+        unit_id=unit.id,
+        unit_name=unit.name,
+        level=rule.level,
+        is_active=rule.is_active,
+    )
+
+
+def list_rules(session: Session, principal: Principal) -> list[RuleOut]:
+    principal.require(Action.units_read)
+    rows = session.execute(
+        select(RoutingRule, Unit)
+        .join(Unit, Unit.id == RoutingRule.unit_id)
+        .order_by(RoutingRule.category_code, RoutingRule.id)
+    ).all()
+    return [
+        _rule_out(r, u)
+        for r, u in rows
+        if r.region_path is None
+        or principal.covers(r.region_path)
+        or (principal.scope_path or "").startswith(r.region_path)
+    ]
+
+
+def create_rule(session: Session, principal: Principal, body: RuleIn) -> RuleOut:
+    principal.require(Action.units_manage)
+    if session.get(Category, body.category_code) is None:
+        raise Invalid("事件类别 {c} 不存在", "Unknown category {c}", c=body.category_code)
+    unit = session.scalar(select(Unit).where(Unit.code == body.unit_code))
+    if unit is None:
+        raise NotFound("单位", "unit")
+    path = None
+    if body.region_code:
+        path = session.scalar(select(Region.path).where(Region.code == body.region_code))
+        if path is None or not principal.covers(path):
+            raise NotFound("行政区划", "region")
+    rule = RoutingRule(
+        category_code=body.category_code,
+        urgency=body.urgency.value if body.urgency else None,
+        region_path=path,
+        unit_id=unit.id,
+        level=body.level,
+        is_active=True,
+    )
+    session.add(rule)
+    session.commit()
+    return _rule_out(rule, unit)
+
+
+def deactivate_rule(session: Session, principal: Principal, rule_id: int) -> None:
+    principal.require(Action.units_manage)
+    rule = session.get(RoutingRule, rule_id)
+    if rule is None or (rule.region_path and not principal.covers(rule.region_path)):
+        raise NotFound("分流规则", "routing rule")
+    rule.is_active = False
+    session.commit()
+
+
+def list_policies(session: Session, principal: Principal) -> list[PolicyOut]:
+    principal.require(Action.units_read)
+    rows = session.scalars(select(DeadlinePolicy).order_by(DeadlinePolicy.id))
+    return [PolicyOut.model_validate(p, from_attributes=True) for p in rows]
+
+
+def put_policy(session: Session, principal: Principal, body: PolicyIn) -> PolicyOut:
+    principal.require(Action.units_manage)
+    if body.category_code and session.get(Category, body.category_code) is None:
+        raise Invalid("事件类别 {c} 不存在", "Unknown category {c}", c=body.category_code)
+    policy = session.scalar(
+        select(DeadlinePolicy).where(
+            DeadlinePolicy.category_code.is_(None)
+            if body.category_code is None
+            else DeadlinePolicy.category_code == body.category_code,
+            DeadlinePolicy.urgency == body.urgency.value,
+        )
+    )
+    if policy is None:
+        policy = DeadlinePolicy(category_code=body.category_code, urgency=body.urgency.value)
+        session.add(policy)
+    policy.basis, policy.sign, policy.onsite = body.basis, body.sign, body.onsite
+    policy.reply, policy.resolve, policy.ladder_hours = body.reply, body.resolve, body.ladder_hours
+    session.commit()
+    return PolicyOut.model_validate(policy, from_attributes=True)

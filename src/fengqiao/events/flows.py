@@ -1,0 +1,111 @@
+"""Work on matters that runs outside requests: the deadline sweep and the delivery of
+notifications. In the embedded mode a thread in the server runs both; in production
+`fengqiao worker` processes run them as jobs from the queue (core/jobs.py)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from fengqiao.core.config import Settings
+from fengqiao.core.jobs import JobQueue
+from fengqiao.core.revision import RevisionCache
+from fengqiao.core.workcalendar import WorkCalendar
+from fengqiao.events import service
+from fengqiao.notify import service as notify
+
+log = logging.getLogger("fengqiao.flows")
+
+
+def channels_from(settings: Settings) -> dict[str, notify.Channel]:
+    """The configured delivery channel serves every message ("default")."""
+    chosen: notify.Channel = notify.LogChannel()
+    if settings.notify_channel == "webhook" and settings.webhook_url:
+        chosen = notify.WebhookChannel(settings.webhook_url, settings.webhook_secret)
+    elif settings.notify_channel == "sms" and settings.sms_url:
+        chosen = notify.SmsGatewayChannel(settings.sms_url, settings.sms_token)
+    return {"default": chosen, "log": notify.LogChannel()}
+
+
+def sweep_all(factory: sessionmaker[Session], calendar: RevisionCache[WorkCalendar]) -> int:
+    """Sweep until nothing more is due (each pass moves at most a batch)."""
+    total = 0
+    while True:
+        with factory() as session:
+            moved = service.sweep(session, calendar.get(session))
+        total += moved
+        if moved == 0:
+            return total
+
+
+def deliver_all(factory: sessionmaker[Session], channels: Mapping[str, notify.Channel]) -> int:
+    total = 0
+    while True:
+        delivered, failed = notify.deliver_pending(factory, channels)
+        total += delivered
+        if delivered + failed == 0 or delivered == 0:
+            return total
+
+
+class InProcessRunner:
+    """The embedded mode's background thread: sweep and deliver every `interval` s."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        calendar: RevisionCache[WorkCalendar],
+        channels: Mapping[str, notify.Channel],
+        interval: float,
+    ) -> None:
+        self.factory, self.calendar, self.channels = factory, calendar, channels
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fengqiao-background", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def tick(self) -> None:
+        try:
+            sweep_all(self.factory, self.calendar)
+            deliver_all(self.factory, self.channels)
+        except Exception:  # keep the thread alive; the next tick tries again
+            log.exception("background tick failed")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.tick()
+
+
+def run_worker(
+    factory: sessionmaker[Session],
+    calendar: RevisionCache[WorkCalendar],
+    channels: Mapping[str, notify.Channel],
+    queue: JobQueue,
+    interval: float,
+    rounds: int | None = None,
+) -> int:
+    """A worker process: in each interval one worker (whichever takes the tick's lock)
+    queues a sweep and a delivery; every worker runs whatever jobs are waiting.
+    Returns the jobs this worker finished (`rounds` bounds the loop, for tests)."""
+    handlers = {
+        "sweep": lambda _: sweep_all(factory, calendar),
+        "deliver": lambda _: deliver_all(factory, channels),
+    }
+    done, n = 0, 0
+    while rounds is None or n < rounds:
+        n += 1
+        slot = int(time.time() // interval)
+        if queue.redis.set(f"{queue.stream}:tick:{slot}", "1", nx=True, ex=int(interval * 2) + 1):
+            queue.add("sweep", slot=str(slot))
+            queue.add("deliver", slot=str(slot))
+        done += queue.work(handlers, block_ms=int(min(interval, 5) * 1000))
+    return done

@@ -1,0 +1,303 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from fengqiao.core import clock
+from fengqiao.core.permissions import Principal
+from fengqiao.core.security import mask_phone
+from fengqiao.deps import PrincipalDep, SessionDep, SettingsDep
+from fengqiao.events import admin, service
+from fengqiao.events.enums import STATE_ZH, EventState
+from fengqiao.events.models import Attachment, Event
+from fengqiao.events.schemas import (
+    ActionIn,
+    AttachmentOut,
+    EventOut,
+    EventPage,
+    PolicyIn,
+    PolicyOut,
+    ReportIn,
+    RuleIn,
+    RuleOut,
+    TimelineOut,
+)
+from fengqiao.geo.coords import to_wgs84
+from fengqiao.geo.models import Grid
+from fengqiao.people.models import Unit
+
+router = APIRouter(tags=["events 事件闭环"])
+
+
+def event_out(
+    session: SessionDep,
+    principal: Principal,
+    event: Event,
+    units: dict[int, str] | None = None,
+    grids: dict[int, str] | None = None,
+    with_timeline: bool = False,
+) -> EventOut:
+    now = clock.now()
+    overdue = bool(
+        (event.state == EventState.dispatched and event.sign_due_at and event.sign_due_at < now)
+        or (
+            event.state == EventState.in_progress
+            and event.resolve_due_at
+            and event.resolve_due_at < now
+        )
+    )
+    unit_name = None
+    if event.unit_id is not None:
+        unit_name = (units or {}).get(event.unit_id) or session.scalar(
+            select(Unit.name).where(Unit.id == event.unit_id)
+        )
+    grid_code = None
+    if event.grid_id is not None:
+        grid_code = (grids or {}).get(event.grid_id) or session.scalar(
+            select(Grid.code).where(Grid.id == event.grid_id)
+        )
+    out = EventOut(
+        id=event.id,
+        number=event.number,
+        title=event.title,
+        description=event.description,
+        category_code=event.category_code,
+        channel=event.channel,
+        urgency=event.urgency,
+        risk_colour=event.risk_colour,
+        state=event.state,
+        state_name=STATE_ZH[EventState(event.state)],
+        level=event.level,
+        lon=event.lon,
+        lat=event.lat,
+        address=event.address,
+        grid_code=grid_code,
+        region_path=event.region_path,
+        reporter_name=event.reporter_name,
+        reporter_phone=mask_phone(event.reporter_phone),
+        unit_id=event.unit_id,
+        unit_name=unit_name,
+        merged_into_id=event.merged_into_id,
+        reported_at=event.reported_at,
+        sign_due_at=event.sign_due_at,
+        reply_due_at=event.reply_due_at,
+        resolve_due_at=event.resolve_due_at,
+        due_flagged=event.due_flagged,
+        overdue=overdue,
+        supervision=event.supervision,
+        extension_until=event.extension_until,
+        rating=event.rating,
+        suggestion=event.suggestion,
+        allowed_actions=service.allowed_actions(principal, event),
+    )
+    if with_timeline:
+        out.timeline = [
+            TimelineOut.model_validate(t, from_attributes=True)
+            for t in service.timeline(session, event)
+        ]
+        out.attachments = [attachment_out(a) for a in service.attachments_of(session, event)]
+    return out
+
+
+def attachment_out(row: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=row.id,
+        sha256=row.sha256,
+        content_type=row.content_type,
+        size=row.size,
+        stage=row.stage,
+        created_at=row.created_at,
+        url=f"/api/attachments/{row.id}",
+    )
+
+
+@router.post("/api/events", response_model=EventOut, summary="上报事件（幂等）")
+def report(
+    body: ReportIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> EventOut:
+    lon = lat = None
+    grid = ref = None
+    if body.lon is not None and body.lat is not None:
+        lon, lat = to_wgs84(body.lon, body.lat, body.crs)
+        ref = request.app.state.grid_locator.locate(session, lon, lat)
+        grid = (ref.id, ref.path) if ref else None
+    data = service.Report(
+        title=body.title,
+        description=body.description,
+        category_code=body.category_code,
+        channel=body.channel.value,
+        urgency=body.urgency.value,
+        risk_colour=body.risk_colour.value,
+        lon=lon,
+        lat=lat,
+        address=body.address,
+        region_code=body.region_code,
+        reporter_name=body.reporter_name,
+        reporter_phone=body.reporter_phone,
+        idempotency_key=body.idempotency_key,
+    )
+    event, created = service.report(
+        session, principal, data, grid=grid, routing=request.app.state.routing.get(session)
+    )
+    response.status_code = 201 if created else 200
+    return event_out(session, principal, event, grids={ref.id: ref.code} if ref else None)
+
+
+@router.get("/api/events", response_model=EventPage, summary="事件列表与检索")
+def list_events(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: Annotated[list[EventState] | None, Query()] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    level: Annotated[int | None, Query(ge=1, le=6)] = None,
+    region: Annotated[str | None, Query(max_length=32)] = None,
+    unit_id: int | None = None,
+    overdue: bool | None = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    reported_from: datetime | None = None,
+    reported_to: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str, Query(pattern=r"^-?[a-z_]+$")] = "-reported_at",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> EventPage:
+    f = service.EventFilter(
+        states=[s.value for s in state or []],
+        category=category,
+        level=level,
+        region_code=region,
+        unit_id=unit_id,
+        overdue=overdue,
+        channel=channel,
+        reported_from=reported_from,
+        reported_to=reported_to,
+        q=q,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    events, total = service.list_events(session, principal, f)
+    unit_ids = {e.unit_id for e in events if e.unit_id}
+    grid_ids = {e.grid_id for e in events if e.grid_id}
+    units = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
+    grids = dict(session.execute(select(Grid.id, Grid.code).where(Grid.id.in_(grid_ids))).all())
+    counts_filter = service.EventFilter(**{**f.__dict__, "states": [], "limit": 1, "offset": 0})
+    counts = service.state_counts(session, principal, counts_filter)
+    return EventPage(
+        total=total,
+        counts=counts,
+        items=[event_out(session, principal, e, units, grids) for e in events],
+    )
+
+
+@router.get("/api/events/{event_id}", response_model=EventOut, summary="事件详情与时间线")
+def read_event(event_id: int, session: SessionDep, principal: PrincipalDep) -> EventOut:
+    event = service.get_event(session, principal, event_id)
+    out = event_out(session, principal, event, with_timeline=True)
+    out.reporter_phone = service.reporter_phone(session, principal, event, out.reporter_phone)
+    return out
+
+
+@router.post(
+    "/api/events/{event_id}/actions/{action}",
+    response_model=EventOut,
+    summary="办理：受理、派遣、签收、退单、延期、上报、反馈、核查、评价、催办、督办…",
+)
+def act(
+    event_id: int,
+    action: str,
+    body: ActionIn,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> EventOut:
+    payload = body.model_dump(exclude_none=True, mode="json")
+    if body.until is not None:
+        payload["until"] = body.until
+    event = service.act(
+        session, principal, request.app.state.calendar.get(session), event_id, action, payload
+    )
+    return event_out(session, principal, event, with_timeline=True)
+
+
+@router.post(
+    "/api/events/{event_id}/attachments",
+    response_model=AttachmentOut,
+    status_code=201,
+    summary="上传现场照片",
+)
+async def upload(
+    event_id: int,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    stage: Annotated[str, Form()] = "report",
+) -> AttachmentOut:
+    content = await file.read(settings.max_upload_bytes + 1)
+    row = await run_in_threadpool(
+        service.add_attachment,
+        session,
+        principal,
+        event_id,
+        stage,
+        content,
+        settings.data_dir / "files",
+        settings.max_upload_bytes,
+    )
+    return attachment_out(row)
+
+
+@router.get("/api/attachments/{attachment_id}", summary="查看附件（仅限可见该事件者）")
+def download(
+    attachment_id: int, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> FileResponse:
+    row = service.get_attachment(session, principal, attachment_id)
+    path = service.attachment_path(settings.data_dir / "files", row.sha256)
+    return FileResponse(
+        path, media_type=row.content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+# ---------------------------------------------------------------- administration
+
+
+@router.get("/api/routing-rules", response_model=list[RuleOut], summary="分流规则")
+def list_rules(session: SessionDep, principal: PrincipalDep) -> list[RuleOut]:
+    return admin.list_rules(session, principal)
+
+
+@router.post("/api/routing-rules", response_model=RuleOut, status_code=201, summary="新增分流规则")
+def create_rule(body: RuleIn, session: SessionDep, principal: PrincipalDep) -> RuleOut:
+    return admin.create_rule(session, principal, body)
+
+
+@router.delete("/api/routing-rules/{rule_id}", status_code=204, summary="停用分流规则")
+def delete_rule(rule_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+    admin.deactivate_rule(session, principal, rule_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/deadline-policies", response_model=list[PolicyOut], summary="办理时限")
+def list_policies(session: SessionDep, principal: PrincipalDep) -> list[PolicyOut]:
+    return admin.list_policies(session, principal)
+
+
+@router.put("/api/deadline-policies", response_model=PolicyOut, summary="设置办理时限")
+def put_policy(body: PolicyIn, session: SessionDep, principal: PrincipalDep) -> PolicyOut:
+    return admin.put_policy(session, principal, body)
+
+
+@router.get("/api/categories", summary="事件类别")
+def categories(session: SessionDep, _: PrincipalDep) -> list[dict[str, str | None]]:
+    return admin.categories(session)

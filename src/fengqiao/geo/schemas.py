@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fengqiao.geo.coords import CoordinateSystem
+
+
+class LocateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lon: float = Field(ge=-180, le=180, description="longitude (经度)")
+    lat: float = Field(ge=-90, le=90, description="latitude (纬度)")
+    crs: CoordinateSystem = Field(
+        default=CoordinateSystem.wgs84,
+        description="wgs84 (GPS/天地图), gcj02 (高德/腾讯) or bd09 (百度)",
+    )
+
+
+class Point(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class LocateManyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: list[Point] = Field(min_length=1, max_length=10_000)
+    crs: CoordinateSystem = CoordinateSystem.wgs84
+
+
+class GridBrief(BaseModel):
+    code: str
+    name: str
+    kind: str
+    path: str
+    region_code: str
+    region_name: str
+
+
+class LocateResponse(BaseModel):
+    lon: float = Field(description="WGS84")
+    lat: float = Field(description="WGS84")
+    grid: GridBrief | None
+    message: str | None = None
+
+
+class LocateManyResponse(BaseModel):
+    results: list[LocateResponse]
+
+
+class RegionOut(BaseModel):
+    code: str
+    name: str
+    level: int
+    level_name: str
+    parent_code: str | None
+    path: str
+    has_geometry: bool
+    geometry: dict[str, Any] | None = None
+
+
+class RegionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$")
+    name: str = Field(min_length=1, max_length=64)
+    parent_code: str | None = None
+    geometry: dict[str, Any] | None = None
+
+
+class GridOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    kind_name: str
+    path: str
+    region_code: str
+    region_name: str
+    centroid: tuple[float, float]
+    area_km2: float
+    geometry: dict[str, Any] | None = None
+
+
+class TeamMemberOut(BaseModel):
+    user_id: int
+    display_name: str
+    team_role: str
+    team_role_name: str
+    phone: str | None
+
+
+class GridDetail(GridOut):
+    team: list[TeamMemberOut]
+
+
+class GridCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z]+$")
+    name: str = Field(min_length=1, max_length=128)
+    kind: str = Field(pattern=r"^(base|enterprise|sea)$")
+    region_code: str
+    geometry: dict[str, Any]
+
+
+class ImportProblem(BaseModel):
+    feature: int | None
+    code: str | None
+    kind: str  # invalid | unknown_parent | overlap | outside_parent | duplicate | bad_code
+    message: str
+
+
+class ImportReport(BaseModel):
+    created: int = 0
+    updated: int = 0
+    rejected: bool = False
+    problems: list[ImportProblem] = []

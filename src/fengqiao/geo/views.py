@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import shapely
+from fastapi import APIRouter, Query, Request
+
+from fengqiao.deps import LanguageDep, PrincipalDep, SessionDep, SettingsDep
+from fengqiao.geo import geometry as geo
+from fengqiao.geo import service
+from fengqiao.geo.enums import GRID_KIND_ZH, LEVEL_ZH, GridKind, RegionLevel
+from fengqiao.geo.models import Grid, Region
+from fengqiao.geo.schemas import (
+    GridBrief,
+    GridCreate,
+    GridDetail,
+    GridOut,
+    LocateManyRequest,
+    LocateManyResponse,
+    LocateRequest,
+    LocateResponse,
+    RegionCreate,
+    RegionOut,
+    TeamMemberOut,
+)
+from fengqiao.people import service as people
+from fengqiao.people.enums import TEAM_ROLE_ZH, TeamRole
+
+router = APIRouter(tags=["geo 网格"])
+
+
+def _locator(request: Request) -> service.GridLocator:
+    locator: service.GridLocator = request.app.state.grid_locator
+    return locator
+
+
+def _answer(lon: float, lat: float, ref: service.GridRef | None, lang: str) -> LocateResponse:
+    if ref is None:
+        return LocateResponse(
+            lon=lon,
+            lat=lat,
+            grid=None,
+            message=service.NO_GRID_EN if lang == "en" else service.NO_GRID_ZH,
+        )
+    return LocateResponse(
+        lon=lon,
+        lat=lat,
+        grid=GridBrief(
+            code=ref.code,
+            name=ref.name,
+            kind=ref.kind,
+            path=ref.path,
+            region_code=ref.region_code,
+            region_name=ref.region_name,
+        ),
+    )
+
+
+@router.post("/api/geo/locate", response_model=LocateResponse, summary="点位落格 point → grid")
+def locate(
+    body: LocateRequest, request: Request, session: SessionDep, _: PrincipalDep, lang: LanguageDep
+) -> LocateResponse:
+    lon, lat = service.normalise_point(body.lon, body.lat, body.crs)
+    return _answer(lon, lat, _locator(request).locate(session, lon, lat), lang)
+
+
+@router.post(
+    "/api/geo/locate-many",
+    response_model=LocateManyResponse,
+    summary="批量落格 many points → grids",
+)
+def locate_many(
+    body: LocateManyRequest,
+    request: Request,
+    session: SessionDep,
+    _: PrincipalDep,
+    lang: LanguageDep,
+) -> LocateManyResponse:
+    points = [service.normalise_point(p.lon, p.lat, body.crs) for p in body.points]
+    refs = _locator(request).locate_many(session, (p[0] for p in points), (p[1] for p in points))
+    return LocateManyResponse(
+        results=[_answer(x, y, r, lang) for (x, y), r in zip(points, refs, strict=True)]
+    )
+
+
+def region_out(session: SessionDep, region: Region, with_geometry: bool = False) -> RegionOut:
+    parent_code = session.get(Region, region.parent_id).code if region.parent_id else None  # type: ignore[union-attr]
+    geometry = (
+        geo.to_geojson(shapely.from_wkb(region.geometry_wkb))
+        if with_geometry and region.geometry_wkb
+        else None
+    )
+    return RegionOut(
+        code=region.code,
+        name=region.name,
+        level=region.level,
+        level_name=LEVEL_ZH[RegionLevel(region.level)],
+        parent_code=parent_code,
+        path=region.path,
+        has_geometry=region.geometry_wkb is not None,
+        geometry=geometry,
+    )
+
+
+@router.get("/api/regions", response_model=list[RegionOut], summary="行政区划列表")
+def list_regions(
+    session: SessionDep,
+    principal: PrincipalDep,
+    parent: Annotated[str | None, Query(max_length=12)] = None,
+    level: Annotated[int | None, Query(ge=0, le=4)] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[RegionOut]:
+    regions = service.list_regions(
+        session, principal, parent_code=parent, level=level, limit=limit, offset=offset
+    )
+    return [region_out(session, r) for r in regions]
+
+
+@router.get("/api/regions/{code}", response_model=RegionOut, summary="行政区划详情")
+def read_region(code: str, session: SessionDep, principal: PrincipalDep) -> RegionOut:
+    return region_out(session, service.read_region(session, principal, code), with_geometry=True)
+
+
+@router.post("/api/regions", response_model=RegionOut, status_code=201, summary="新增行政区划")
+def create_region(body: RegionCreate, session: SessionDep, principal: PrincipalDep) -> RegionOut:
+    region = service.create_region(
+        session,
+        principal,
+        code=body.code,
+        name=body.name,
+        parent_code=body.parent_code,
+        geometry=body.geometry,
+    )
+    return region_out(session, region, with_geometry=True)
+
+
+def grid_out(grid: Grid, with_geometry: bool = False) -> GridOut:
+    geometry = geo.to_geojson(service.grid_geometry(grid)) if with_geometry else None
+    return GridOut(
+        code=grid.code,
+        name=grid.name,
+        kind=grid.kind,
+        kind_name=GRID_KIND_ZH[GridKind(grid.kind)],
+        path=grid.path,
+        region_code=grid.region.code,
+        region_name=grid.region.name,
+        centroid=(grid.centroid_lon, grid.centroid_lat),
+        area_km2=grid.area_km2,
+        geometry=geometry,
+    )
+
+
+@router.get("/api/grids", response_model=list[GridOut], summary="网格列表")
+def list_grids(
+    session: SessionDep,
+    principal: PrincipalDep,
+    region: Annotated[str | None, Query(max_length=12)] = None,
+    kind: Annotated[GridKind | None, Query()] = None,
+    geometry: bool = False,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[GridOut]:
+    grids = service.list_grids(
+        session,
+        principal,
+        region_code=region,
+        kind=kind.value if kind else None,
+        limit=limit,
+        offset=offset,
+    )
+    return [grid_out(g, geometry) for g in grids]
+
+
+@router.get("/api/grids/{code}", response_model=GridDetail, summary="网格详情（含网格团队）")
+def read_grid(code: str, session: SessionDep, principal: PrincipalDep) -> GridDetail:
+    grid = service.read_grid(session, principal, code)
+    team = [
+        TeamMemberOut(
+            user_id=u.id,
+            display_name=u.display_name,
+            team_role=m.team_role,
+            team_role_name=TEAM_ROLE_ZH[TeamRole(m.team_role)],
+            phone=people.personal_fields(session, principal, u, unmasked=False)[0],
+        )
+        for m, u in people.grid_team(session, grid)
+    ]
+    return GridDetail(**grid_out(grid, with_geometry=True).model_dump(), team=team)
+
+
+@router.post("/api/grids", response_model=GridOut, status_code=201, summary="新增网格")
+def create_grid(
+    body: GridCreate,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> GridOut:
+    grid = service.create_grid(
+        session,
+        principal,
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        region_code=body.region_code,
+        geometry=body.geometry,
+        code_digits=settings.grid_code_digits,
+    )
+    _locator(request).invalidate()
+    return grid_out(grid, with_geometry=True)

@@ -1,0 +1,39 @@
+"""Every table, so the metadata that Alembic compares against is complete."""
+
+from fengqiao.calendar.models import CalendarDay, CalendarYear
+from fengqiao.core.database import Base
+from fengqiao.core.models import AuditLog, Revision
+from fengqiao.events.models import (
+    Attachment,
+    Category,
+    DeadlinePolicy,
+    Event,
+    RoutingRule,
+    TimelineEntry,
+)
+from fengqiao.geo.models import Grid, Region
+from fengqiao.notify.models import OutboxMessage
+from fengqiao.people.models import AuthSession, GridMember, LoginThrottle, Unit, User, UserRole
+
+__all__ = [
+    "Attachment",
+    "AuditLog",
+    "AuthSession",
+    "Base",
+    "CalendarDay",
+    "CalendarYear",
+    "Category",
+    "DeadlinePolicy",
+    "Event",
+    "Grid",
+    "GridMember",
+    "LoginThrottle",
+    "OutboxMessage",
+    "Region",
+    "Revision",
+    "RoutingRule",
+    "TimelineEntry",
+    "Unit",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,160 @@
+"""The README's first command: the demo county, served, with one working login per role."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fengqiao.calendar.service import build_calendar
+from fengqiao.core import clock
+from fengqiao.core.permissions import Role
+from fengqiao.demo.build import DEMO_PASSWORD, build
+from fengqiao.events import service
+from fengqiao.events.enums import EventState
+from fengqiao.events.lifecycle import TRANSITIONS
+from fengqiao.events.models import Event, TimelineEntry
+from fengqiao.geo.models import Grid, Region
+from fengqiao.people.models import GridMember, Unit, User
+from tests.loopcheck import check_loop
+
+BUILT = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def _count(session: Session, stmt: object) -> int:
+    return session.scalar(stmt) or 0  # type: ignore[call-overload, no-any-return]
+
+
+def test_demo_county_has_the_published_shape(app_client: TestClient, session: Session) -> None:
+    with clock.frozen(BUILT):
+        logins = build(session)
+    assert {login.role for login in logins} == set(Role)
+    townships = _count(session, select(func.count()).where(Region.level == 3))
+    communities = _count(session, select(func.count()).where(Region.level == 4))
+    assert townships == 7 and 90 <= communities <= 110
+    kinds = dict(session.execute(select(Grid.kind, func.count()).group_by(Grid.kind)).all())
+    assert kinds["base"] == 134 and kinds["enterprise"] == 2 and kinds["sea"] >= 6
+    team = dict(
+        session.execute(
+            select(GridMember.team_role, func.count()).group_by(GridMember.team_role)
+        ).all()
+    )
+    assert team == {
+        "grid_head": 114,
+        "grid_instructor": 104,
+        "grid_worker_fulltime": 132,
+        "grid_worker_parttime": 268,
+    }
+    assert _count(session, select(func.count()).select_from(Unit)) >= 16 + 7 * 5
+
+    # A year of matters, in every state, each consistent with the loop's rules.
+    assert check_loop(session) == 15_000
+    states = dict(session.execute(select(Event.state, func.count()).group_by(Event.state)).all())
+    assert set(states) == set(EventState), states
+    first, last = session.execute(
+        select(func.min(Event.reported_at), func.max(Event.reported_at))
+    ).one()
+    assert timedelta(days=360) < last - first and last <= BUILT
+    actions = set(session.scalars(select(TimelineEntry.action).distinct()))
+    assert set(TRANSITIONS) - {"remind", "supervise"} <= actions | {"reopen"}, actions
+    assert session.scalar(select(func.count()).where(Event.next_sweep_at.is_not(None))) == (
+        states["dispatched"] + states["in_progress"]
+    )
+    # The sweeper takes up the overdue ones through the service.
+    with clock.frozen(BUILT):
+        moved = service.sweep(session, build_calendar(session))
+    assert moved > 0
+    check_loop(session)
+
+    # Building again changes nothing.
+    users = _count(session, select(func.count()).select_from(User))
+    assert build(session) == logins
+    assert _count(session, select(func.count()).select_from(User)) == users
+
+    for login in logins:
+        resp = app_client.post(
+            "/api/auth/login", json={"username": login.username, "password": DEMO_PASSWORD}
+        )
+        assert resp.status_code == 200, login
+        me = app_client.get(
+            "/api/me", headers={"Authorization": f"Bearer {resp.json()['access_token']}"}
+        ).json()
+        assert login.role.value in me["roles"]
+
+    # Every grid's own representative point locates back to it.
+    admin = app_client.post(
+        "/api/auth/login", json={"username": "admin", "password": DEMO_PASSWORD}
+    ).json()
+    headers = {"Authorization": f"Bearer {admin['access_token']}"}
+    grids = session.execute(select(Grid.code, Grid.centroid_lon, Grid.centroid_lat)).all()
+    resp = app_client.post(
+        "/api/geo/locate-many",
+        headers=headers,
+        json={"points": [{"lon": lon, "lat": lat} for _, lon, lat in grids]},
+    )
+    found = [r["grid"]["code"] if r["grid"] else None for r in resp.json()["results"]]
+    assert found == [code for code, _, _ in grids]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_command_serves_the_county(database_url: str, tmp_path: Path, engine: object) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FENGQIAO_DATABASE_URL": database_url,
+        "FENGQIAO_DATA_DIR": str(tmp_path),
+        "COLUMNS": "200",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fengqiao.cli", "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline() if proc.stdout else ""
+            output.append(line)
+            if "Fengqiao is at" in line or proc.poll() is not None:
+                break
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        health = httpx.get(f"{base}/api/health", timeout=5).json()
+        assert health["status"] == "ok"
+        printed = "".join(output)
+        usernames = re.findall(r"^│\s*([a-z][a-z_0-9]+)\s*│", printed, re.MULTILINE)
+        assert len(usernames) == len(Role), printed
+        for username in usernames:
+            resp = httpx.post(
+                f"{base}/api/auth/login",
+                timeout=5,
+                json={"username": username, "password": DEMO_PASSWORD},
+            )
+            assert resp.status_code == 200, (username, resp.text)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

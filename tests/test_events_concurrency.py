@@ -1,0 +1,105 @@
+"""Concurrent transitions and retried intake against the real database."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from fengqiao.calendar.service import build_calendar
+from fengqiao.core.database import make_sessionmaker
+from fengqiao.core.errors import AppError
+from fengqiao.events import service
+from fengqiao.events.models import Event
+from fengqiao.people.models import User
+from fengqiao.people.service import principal_of
+from tests.world import World
+
+
+def _race(engine: Engine, n: int, work: Callable[[Any], object]) -> Counter[str]:
+    """Run `work(session)` in n threads released together; count outcomes."""
+    factory = make_sessionmaker(engine)
+    barrier = threading.Barrier(n)
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def run() -> None:
+        with factory() as session:
+            barrier.wait()
+            try:
+                work(session)
+                result = "ok"
+            except AppError as exc:
+                result = str(exc.status)
+            except Exception as exc:  # anything else is a failure of the test
+                result = f"crash: {exc!r}"
+        with lock:
+            outcomes[result] += 1
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return outcomes
+
+
+def _principal(engine: Engine, username: str) -> Any:
+    with make_sessionmaker(engine)() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return principal_of(user)
+
+
+def test_fifty_concurrent_dispatches_one_wins(engine: Engine, world: World) -> None:
+    town_a = _principal(engine, "town_a")
+    event_id = world.events["a"]
+    with make_sessionmaker(engine)() as session:
+        cal = build_calendar(session)
+        service.act(session, town_a, cal, event_id, "accept", {})
+
+    def dispatch(session: Any) -> None:
+        service.act(session, town_a, cal, event_id, "dispatch", {"unit_code": "C-ZHZF"})
+
+    outcomes = _race(engine, 50, dispatch)
+    assert outcomes == {"ok": 1, "409": 49}, outcomes
+    with make_sessionmaker(engine)() as session:
+        event = session.get(Event, event_id)
+        assert event is not None and event.state == "dispatched" and event.dispatch_count == 1
+
+
+def test_the_same_intake_a_hundred_times_makes_one_matter(
+    engine: Engine, world: World, client: TestClient
+) -> None:
+    worker = _principal(engine, "worker_a")
+    report = service.Report(
+        title="重复提交测试", idempotency_key="key-0123456789-abc", region_code="330305001"
+    )
+
+    def intake(session: Any) -> None:
+        service.report(session, worker, report, grid=None)
+
+    outcomes = _race(engine, 100, intake)
+    assert outcomes == {"ok": 100}, outcomes
+    # And sequentially over HTTP: the first answer is 201 only if it made the matter.
+    headers = world.login(client, "worker_a")
+    body = {
+        "title": "重复提交测试2",
+        "region_code": "330305001",
+        "idempotency_key": "key-http-0123456789",
+    }
+    codes = Counter(
+        client.post("/api/events", json=body, headers=headers).status_code for _ in range(100)
+    )
+    assert codes == {201: 1, 200: 99}
+    with make_sessionmaker(engine)() as session:
+        titles = Counter(session.scalars(select(Event.title)).all())
+        assert titles["重复提交测试"] == 1 and titles["重复提交测试2"] == 1
+        assert session.scalar(select(func.count()).select_from(Event)) == 4
+    # Someone else's key is not theirs to reuse.
+    other = world.login(client, "head_a")
+    assert client.post("/api/events", json=body, headers=other).status_code == 409

@@ -1,0 +1,324 @@
+"""The jurisdiction matrix: every list and detail endpoint, and who sees what.
+
+Every GET route under /api must appear in LISTS, DETAILS or NOT_SCOPED (with the reason);
+`test_every_endpoint_is_in_the_matrix` fails for a new endpoint until it is added here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.world import (
+    COMM_A1,
+    COMM_A2,
+    COMM_B1,
+    COMM_B2,
+    COUNTY,
+    GRID_A1_1,
+    GRID_A1_2,
+    GRID_B1_1,
+    TOWN_A,
+    TOWN_B,
+    World,
+)
+
+FORBIDDEN = None  # the role may not use the endpoint at all: 403
+
+ALL_REGIONS = {COUNTY, TOWN_A, TOWN_B, COMM_A1, COMM_A2, COMM_B1, COMM_B2}
+A_GRIDS = {f"{c}{s:02d}" for c in (COMM_A1, COMM_A2) for s in (1, 2)}
+B_GRIDS = {f"{c}{s:02d}" for c in (COMM_B1, COMM_B2) for s in (1, 2)}
+ALL_USERS = {
+    "admin",
+    "leader",
+    "dispatcher",
+    "town_a",
+    "town_b",
+    "handler",
+    "worker_a",
+    "worker_b",
+    "head_a",
+    "resident",
+    "handler_a",
+    "comm_a1",
+}
+GRID_A_USERS = {"worker_a", "head_a", "resident"}
+TOWN_A_USERS = {"town_a", "handler_a", "comm_a1"} | GRID_A_USERS
+
+
+@dataclass(frozen=True)
+class ListCase:
+    """GET `path` → a JSON list; `key` names each item; `sees[user]` is exactly what
+    that user gets (FORBIDDEN for 403)."""
+
+    path: str
+    key: str
+    sees: dict[str, set[str] | None]
+
+
+@dataclass(frozen=True)
+class DetailCase:
+    """GET `template` for each object; `sees[user]` is the objects they may read, the
+    rest must be 404 (FORBIDDEN: every object 403)."""
+
+    template: str
+    objects: dict[str, str]  # object name -> value put into the path
+    sees: dict[str, set[str] | None]
+
+
+LISTS: dict[str, ListCase] = {
+    "/api/regions": ListCase(
+        "/api/regions",
+        "code",
+        {
+            "admin": ALL_REGIONS,
+            "leader": ALL_REGIONS,
+            "dispatcher": ALL_REGIONS,
+            "town_a": {TOWN_A, COMM_A1, COMM_A2},
+            "town_b": {TOWN_B, COMM_B1, COMM_B2},
+            "worker_a": set(),
+            "resident": FORBIDDEN,
+        },
+    ),
+    "/api/grids": ListCase(
+        "/api/grids",
+        "code",
+        {
+            "admin": A_GRIDS | B_GRIDS,
+            "town_a": A_GRIDS,
+            "town_b": B_GRIDS,
+            "worker_a": {GRID_A1_1},
+            "worker_b": {GRID_B1_1},
+            "head_a": {GRID_A1_1},
+            "handler": A_GRIDS | B_GRIDS,
+            "resident": FORBIDDEN,
+        },
+    ),
+    "/api/users": ListCase(
+        "/api/users",
+        "username",
+        {
+            "admin": ALL_USERS,
+            "leader": ALL_USERS,
+            "town_a": TOWN_A_USERS,
+            "town_b": {"town_b", "worker_b"},
+            "head_a": GRID_A_USERS,
+            "worker_a": FORBIDDEN,
+            "handler": FORBIDDEN,
+            "resident": FORBIDDEN,
+        },
+    ),
+    "/api/events": ListCase(
+        "/api/events",
+        "title",
+        {
+            "admin": {"甲网格事件", "乙网格事件"},
+            "dispatcher": {"甲网格事件", "乙网格事件"},
+            "town_a": {"甲网格事件"},
+            "town_b": {"乙网格事件"},
+            "comm_a1": {"甲网格事件"},
+            "worker_a": {"甲网格事件"},
+            "worker_b": {"乙网格事件"},
+            "head_a": {"甲网格事件"},
+            "handler": set(),
+            "handler_a": set(),
+            "resident": set(),
+        },
+    ),
+    "/api/routing-rules": ListCase(
+        "/api/routing-rules",
+        "unit_name",
+        {
+            "admin": {"甲街道综治工作平台", "乙镇综治工作平台"},
+            "town_a": {"甲街道综治工作平台"},
+            "town_b": {"乙镇综治工作平台"},
+            "worker_b": {"乙镇综治工作平台"},
+            "resident": FORBIDDEN,
+        },
+    ),
+    "/api/units": ListCase(
+        "/api/units",
+        "code",
+        {
+            "admin": {"C-CENTRE", "C-ZHZF", "A-ZZGZ", "B-ZZGZ"},
+            "town_a": {"C-CENTRE", "C-ZHZF", "A-ZZGZ"},
+            "town_b": {"C-CENTRE", "C-ZHZF", "B-ZZGZ"},
+            "worker_a": {"C-CENTRE", "C-ZHZF", "A-ZZGZ"},
+            "worker_b": {"C-CENTRE", "C-ZHZF", "B-ZZGZ"},
+            "resident": FORBIDDEN,
+        },
+    ),
+}
+
+DETAILS: dict[str, DetailCase] = {
+    "/api/regions/{code}": DetailCase(
+        "/api/regions/{code}",
+        {
+            "town_a": TOWN_A,
+            "town_b": TOWN_B,
+            "comm_b1": COMM_B1,
+        },
+        {
+            "admin": {"town_a", "town_b", "comm_b1"},
+            "town_a": {"town_a"},
+            "town_b": {"town_b", "comm_b1"},
+            "worker_a": set(),
+            "resident": FORBIDDEN,
+        },
+    ),
+    "/api/grids/{code}": DetailCase(
+        "/api/grids/{code}",
+        {
+            "a1": GRID_A1_1,
+            "a2": GRID_A1_2,
+            "b1": GRID_B1_1,
+        },
+        {
+            "admin": {"a1", "a2", "b1"},
+            "town_a": {"a1", "a2"},
+            "town_b": {"b1"},
+            "worker_a": {"a1"},
+            "worker_b": {"b1"},
+            "head_a": {"a1"},
+            "resident": FORBIDDEN,
+        },
+    ),
+    "/api/users/{user_id}": DetailCase(
+        "/api/users/{user_id}",
+        {
+            "worker_a": "worker_a",
+            "worker_b": "worker_b",
+            "town_b": "town_b",
+        },
+        {
+            "admin": {"worker_a", "worker_b", "town_b"},
+            "town_a": {"worker_a"},
+            "town_b": {"worker_b", "town_b"},
+            "head_a": {"worker_a"},
+            # Anyone may read themselves; nobody else without people.read.
+            "worker_b": {"worker_b"},
+            "worker_a": {"worker_a"},
+        },
+    ),
+    "/api/events/{event_id}": DetailCase(
+        "/api/events/{event_id}",
+        {"a": "a", "b": "b"},
+        {
+            "admin": {"a", "b"},
+            "dispatcher": {"a", "b"},
+            "town_a": {"a"},
+            "town_b": {"b"},
+            "comm_a1": {"a"},
+            "worker_a": {"a"},
+            "worker_b": {"b"},
+            "head_a": {"a"},
+            "handler": set(),
+            "resident": set(),
+        },
+    ),
+    "/api/attachments/{attachment_id}": DetailCase(
+        "/api/attachments/{attachment_id}",
+        {"a": "a", "b": "b"},
+        {
+            "admin": {"a", "b"},
+            "town_a": {"a"},
+            "town_b": {"b"},
+            "worker_a": {"a"},
+            "worker_b": {"b"},
+            "handler": set(),
+            "resident": set(),
+        },
+    ),
+    "/api/units/{code}": DetailCase(
+        "/api/units/{code}",
+        {
+            "a": "A-ZZGZ",
+            "b": "B-ZZGZ",
+            "bureau": "C-ZHZF",
+        },
+        {
+            "admin": {"a", "b", "bureau"},
+            "town_a": {"a", "bureau"},
+            "town_b": {"b", "bureau"},
+            "worker_b": {"b", "bureau"},
+            "resident": FORBIDDEN,
+        },
+    ),
+}
+
+NOT_SCOPED = {
+    "/api/health": "public liveness probe",
+    "/api/me": "always the caller's own record",
+    "/api/calendar/status": "national calendar reference data, the same for everyone",
+    "/api/calendar/deadline": "a computation on the national calendar",
+    "/api/calendar/{year}": "national calendar reference data",
+    "/api/categories": "the county's category list, the same for everyone",
+    "/api/deadline-policies": "the county's time limits, the same for everyone",
+    "/api/indicators": "sums computed inside the caller's scope (tests/test_events.py)",
+}
+
+
+def test_every_endpoint_is_in_the_matrix(app_client: TestClient) -> None:
+    schema = app_client.app.openapi()  # type: ignore[attr-defined]
+    routes = {path for path, ops in schema["paths"].items() if "get" in ops}
+    covered = set(LISTS) | set(DETAILS) | set(NOT_SCOPED)
+    missing = routes - covered
+    assert not missing, f"add these endpoints to the jurisdiction matrix: {sorted(missing)}"
+    stale = covered - routes
+    assert not stale, f"the matrix names endpoints that no longer exist: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("case", LISTS.values(), ids=list(LISTS))
+def test_lists_are_limited_to_jurisdiction(
+    client: TestClient, world: World, case: ListCase
+) -> None:
+    for username, expected in case.sees.items():
+        headers = world.login(client, username)
+        resp = client.get(case.path, headers=headers, params={"limit": 500})
+        if expected is FORBIDDEN:
+            assert resp.status_code == 403, (username, resp.text)
+            continue
+        assert resp.status_code == 200, (username, resp.text)
+        body = resp.json()
+        items = body["items"] if isinstance(body, dict) else body  # pages or plain lists
+        got = {str(item[case.key]) for item in items}
+        assert got == expected, f"{case.path} as {username}"
+
+
+def _object_value(world: World, case: DetailCase, name: str) -> str:
+    value = case.objects[name]
+    if "{user_id}" in case.template:
+        return str(world.users[value])
+    if "{event_id}" in case.template:
+        return str(world.events[value])
+    if "{attachment_id}" in case.template:
+        return str(world.attachments[value])
+    return value
+
+
+@pytest.mark.parametrize("case", DETAILS.values(), ids=list(DETAILS))
+def test_details_outside_jurisdiction_are_404(
+    client: TestClient, world: World, case: DetailCase
+) -> None:
+    field = case.template[case.template.index("{") + 1 : case.template.index("}")]
+    for username, visible in case.sees.items():
+        headers = world.login(client, username)
+        for name in case.objects:
+            url = case.template.replace("{" + field + "}", _object_value(world, case, name))
+            resp = client.get(url, headers=headers)
+            if visible is FORBIDDEN:
+                assert resp.status_code == 403, (username, name, resp.text)
+            elif name in visible:
+                assert resp.status_code == 200, (username, name, resp.text)
+            else:
+                assert resp.status_code == 404, (username, name, resp.text)
+                assert "管辖范围" in resp.json()["error"]["message"]
+
+
+def test_anonymous_callers_get_401_everywhere(client: TestClient) -> None:
+    for path in [*LISTS, "/api/me", "/api/calendar/status"]:
+        resp = client.get(path)
+        assert resp.status_code == 401, path
+        assert resp.json()["error"]["message"] == "请先登录"
