@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from fengqiao.calendar.service import build_calendar
 from fengqiao.core import clock
 from fengqiao.core.database import make_sessionmaker
+from fengqiao.core.models import AuditLog
 from fengqiao.events import service
 from fengqiao.events.models import Event, TimelineEntry
 from fengqiao.notify.models import OutboxMessage
@@ -104,6 +105,16 @@ def test_deadlines_and_ladder_across_national_day(
             select(OutboxMessage).where(OutboxMessage.topic == "event.overdue_escalate")
         ).one()
         assert escalated.recipient == "dispatchers:330305/"
+        # Each step is an audited write by the system, with what it changed.
+        trail = session.scalars(
+            select(AuditLog)
+            .where(AuditLog.entity == "event", AuditLog.entity_id == str(event.id))
+            .where(AuditLog.actor_name == "system")
+            .order_by(AuditLog.id)
+        ).all()[-5:]
+        assert [a.detail["changes"].get("supervision") for a in trail] == [1, 2, 3, 4, 0]
+        assert trail[-1].detail["changes"]["level"] == 4
+        assert trail[-1].detail["changes"]["state"] == "accepted"
 
 
 def test_signing_stops_the_ladder_and_a_2027_deadline_is_flagged(

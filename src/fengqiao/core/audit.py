@@ -69,19 +69,58 @@ def _row(session: Session, action: str, obj: Any) -> dict[str, Any] | None:
         return None
     # New rows have no identity key yet at this point; their primary key values are set.
     ident = state.identity or tuple(state.mapper.primary_key_from_instance(obj))
-    actor_id, actor_name, ip = _actor(session)
     path = getattr(obj, "region_path", None) or getattr(obj, "path", None)
+    return _write_row(
+        session,
+        action,
+        cls.__tablename__,
+        "/".join(str(i) for i in ident) if ident and None not in ident else None,
+        path if isinstance(path, str) else None,
+        changes,
+    )
+
+
+def _write_row(
+    session: Session,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    region_path: str | None,
+    changes: dict[str, Any],
+) -> dict[str, Any]:
+    actor_id, actor_name, ip = _actor(session)
     return {
         "at": clock.now(),
         "actor_id": actor_id,
         "actor_name": actor_name,
         "action": action,
-        "entity": cls.__tablename__,
-        "entity_id": "/".join(str(i) for i in ident) if ident and None not in ident else None,
-        "region_path": path if isinstance(path, str) else None,
+        "entity": entity,
+        "entity_id": entity_id,
+        "region_path": region_path,
         "detail": {"changes": changes} if changes else {},
         "ip": ip,
     }
+
+
+def _collect(session: Session, row: dict[str, Any], key: tuple[str, str], update: bool) -> None:
+    pending: dict[tuple[str, str], dict[str, Any]] = session.info.setdefault("audit_rows", {})
+    earlier = pending.get(key)
+    if earlier is not None and update:
+        earlier["detail"].setdefault("changes", {}).update(row["detail"].get("changes", {}))
+    else:
+        pending[key] = row
+
+
+def bulk_updated(
+    session: Session, entity: str, entity_id: int, region_path: str, changes: dict[str, Any]
+) -> None:
+    """A write made by a bulk UPDATE, which the flush hook does not see: written at commit
+    with the others."""
+    if session.info.get("audit") is False:
+        return
+    plain = {k: _plain(v) for k, v in changes.items() if k not in ("created_at", "updated_at")}
+    row = _write_row(session, "update", entity, str(entity_id), region_path, plain)
+    _collect(session, row, (entity, str(entity_id)), update=True)
 
 
 @event.listens_for(Session, "after_flush")
@@ -90,7 +129,6 @@ def _audit_writes(session: Session, _ctx: UOWTransaction) -> None:
     transaction (created, then given its number) make one entry with the final values."""
     if session.info.get("audit") is False:
         return
-    pending: dict[tuple[str, str], dict[str, Any]] = session.info.setdefault("audit_rows", {})
     for action, objs in (
         ("create", session.new),
         ("update", session.dirty),
@@ -103,11 +141,7 @@ def _audit_writes(session: Session, _ctx: UOWTransaction) -> None:
             if row is None:
                 continue
             key = (row["entity"], row["entity_id"] or f"object-{id(obj)}")
-            earlier = pending.get(key)
-            if earlier is not None and action == "update":
-                earlier["detail"].setdefault("changes", {}).update(row["detail"].get("changes", {}))
-            else:
-                pending[key] = row
+            _collect(session, row, key, update=action == "update")
 
 
 @event.listens_for(Session, "before_commit")

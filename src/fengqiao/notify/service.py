@@ -36,22 +36,43 @@ def enqueue(
 ) -> None:
     """Queue one message per recipient. `key` names the change (e.g. a timeline entry);
     the same key and recipient are never queued twice."""
+    for row in outbox_rows(
+        topic=topic,
+        key=key,
+        recipients=recipients,
+        payload=payload,
+        event_id=event_id,
+        channel=channel,
+    ):
+        session.add(OutboxMessage(**row))
+
+
+def outbox_rows(
+    *,
+    topic: str,
+    key: str,
+    recipients: Iterable[str],
+    payload: dict[str, Any],
+    event_id: int | None = None,
+    channel: str = "default",
+) -> list[dict[str, Any]]:
+    """The outbox rows `enqueue` adds, for writers that insert many in one statement."""
     now = clock.now()
-    for recipient in sorted(set(recipients)):
-        session.add(
-            OutboxMessage(
-                dedupe_key=f"{key}:{recipient}:{channel}"[:128],
-                created_at=now,
-                topic=topic,
-                event_id=event_id,
-                recipient=recipient,
-                channel=channel,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
+    return [
+        {
+            "dedupe_key": f"{key}:{recipient}:{channel}"[:128],
+            "created_at": now,
+            "topic": topic,
+            "event_id": event_id,
+            "recipient": recipient,
+            "channel": channel,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for recipient in sorted(set(recipients))
+    ]
 
 
 class Channel(Protocol):
