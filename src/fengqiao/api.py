@@ -20,7 +20,7 @@ from fengqiao.core.config import Settings, get_settings
 from fengqiao.core.database import make_engine, make_sessionmaker
 from fengqiao.core.errors import install_error_handlers
 from fengqiao.core.limits import BodySizeLimit
-from fengqiao.events.flows import InProcessRunner, channels_from
+from fengqiao.events.flows import InProcessRunner, channels_from, reader_from
 from fengqiao.events.service import routing_cache
 from fengqiao.events.views import router as events_router
 from fengqiao.geo.service import GridLocator
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.grid_locator = GridLocator()
     app.state.calendar = calendar_cache()
     app.state.routing = routing_cache()
+    app.state.reader = reader_from(settings, app.state.calendar.get)
     install_error_handlers(app)
 
     @asynccontextmanager

@@ -25,12 +25,14 @@ regions_app = typer.Typer(help="Administrative regions 行政区划", no_args_is
 grids_app = typer.Typer(help="Grids 网格", no_args_is_help=True)
 users_app = typer.Typer(help="Users 用户", no_args_is_help=True)
 calendar_app = typer.Typer(help="Working-day calendar 工作日历", no_args_is_help=True)
+classify_app = typer.Typer(help="Text model 事件智能分类", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (regions_app, "regions"),
     (grids_app, "grids"),
     (users_app, "users"),
     (calendar_app, "calendar"),
+    (classify_app, "classify"),
 ):
     app.add_typer(sub, name=name)
 
@@ -345,3 +347,113 @@ def calendar_status() -> None:
 
 if __name__ == "__main__":
     app()
+
+
+# ---------------------------------------------------------------- classify
+
+CsvOption = Annotated[Path, typer.Option("--csv", help="UTF-8 CSV with a header row")]
+TextOption = Annotated[
+    str, typer.Option("--text", help="text columns, the title first: title,text")
+]
+LabelOption = Annotated[str, typer.Option("--label", help="the label column")]
+
+
+def _train_and_save(
+    pairs: list[tuple[str, str]],
+    labels: list[str],
+    out: Path,
+    target_precision: float,
+    taxonomy: Path | None,
+) -> None:
+    import time
+
+    from fengqiao.classify import service as classify
+    from fengqiao.classify.model import TrainingDataError
+
+    started = time.perf_counter()
+    try:
+        extra = classify.taxonomy_words_from_csv(taxonomy) if taxonomy else []
+        model = classify.train(pairs, labels, target_precision=target_precision, extra_words=extra)
+    except (TrainingDataError, OSError) as exc:
+        console.print(f"[red]错误 error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    model.save(out)
+    console.print(
+        f"模型 model {model.version}: {len(pairs)} messages, {len(model.labels)} labels, "
+        f"self-routing threshold {model.threshold:.3f} for precision {target_precision}, "
+        f"trained in {time.perf_counter() - started:.1f} s → {out}"
+    )
+
+
+def _read(csv_path: Path, text: str, label: str) -> tuple[list[tuple[str, str]], list[str]]:
+    from fengqiao.classify import service as classify
+    from fengqiao.classify.model import TrainingDataError
+
+    try:
+        return classify.read_labelled_csv(csv_path, [c.strip() for c in text.split(",")], label)
+    except (TrainingDataError, OSError) as exc:
+        console.print(f"[red]错误 error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@classify_app.command("train")
+def classify_train(
+    csv_path: CsvOption,
+    out: Annotated[Path, typer.Option("--out", help="the model folder to write")],
+    text: TextOption = "title,text",
+    label: LabelOption = "label",
+    target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.97,
+    taxonomy: Annotated[Path | None, typer.Option(help="category names CSV (segmenter)")] = None,
+) -> None:
+    """Train a text model from past matters; the server loads it from FENGQIAO_CLASSIFIER_DIR."""
+    pairs, labels = _read(csv_path, text, label)
+    _train_and_save(pairs, labels, out, target_precision, taxonomy)
+
+
+@classify_app.command("retrain")
+def classify_retrain(
+    csv_path: CsvOption,
+    out: Annotated[Path, typer.Option("--out", help="the model folder to write")],
+    text: TextOption = "title,text",
+    label: LabelOption = "label",
+    target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.97,
+    taxonomy: Annotated[Path | None, typer.Option(help="category names CSV (segmenter)")] = None,
+) -> None:
+    """Train again on the CSV plus every dispatcher's correction kept in the database."""
+    from fengqiao.classify.flows import corrections
+
+    pairs, labels = _read(csv_path, text, label)
+    with _session(get_settings()) as session:
+        kept = corrections(session)
+    pairs += [(title, body) for title, body, _ in kept]
+    labels += [name for _, _, name in kept]
+    console.print(f"{len(kept)} corrections by dispatchers added to {csv_path}")
+    _train_and_save(pairs, labels, out, target_precision, taxonomy)
+
+
+@classify_app.command("evaluate")
+def classify_evaluate(
+    model_dir: Annotated[Path, typer.Option("--model", help="a model folder")],
+    csv_path: CsvOption,
+    text: TextOption = "title,text",
+    label: LabelOption = "label",
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """Scores of a model on labelled messages it was not trained on."""
+    from fengqiao.classify import service as classify
+    from fengqiao.classify.model import ModelLoadError
+
+    try:
+        model = classify.load_model(model_dir)
+    except (ModelLoadError, OSError) as exc:
+        console.print(f"[red]错误 error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    pairs, labels = _read(csv_path, text, label)
+    scores = classify.evaluate_pairs(model, pairs, labels) | {"model": model.version}
+    if as_json:
+        print(json.dumps(scores, ensure_ascii=False))
+        return
+    table = Table("figure 指标", "value 值")
+    for key, value in scores.items():
+        table.add_row(key, str(value))
+    console.print(table)

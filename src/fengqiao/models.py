@@ -1,6 +1,7 @@
 """Every table, so the metadata that Alembic compares against is complete."""
 
 from fengqiao.calendar.models import CalendarDay, CalendarYear
+from fengqiao.classify.models import CategoryCorrection
 from fengqiao.core.database import Base
 from fengqiao.core.models import AuditLog, Revision
 from fengqiao.events.models import (
@@ -23,6 +24,7 @@ __all__ = [
     "CalendarDay",
     "CalendarYear",
     "Category",
+    "CategoryCorrection",
     "DeadlinePolicy",
     "Event",
     "Grid",

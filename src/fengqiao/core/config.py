@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     sms_url: str = ""
     sms_token: str = ""
     default_language: str = "zh"
+    # The text model (a folder made by `fengqiao classify train`); empty: data_dir/classifier
+    # when it exists, else none (matters then wait for a dispatcher to categorise them).
+    classifier_dir: Path | None = None
+    # Text similarity from which a recent nearby matter is shown as a possible duplicate.
+    duplicate_threshold: float = 0.6
+
+    @property
+    def effective_classifier_dir(self) -> Path | None:
+        path = self.classifier_dir or self.data_dir / "classifier"
+        return path if path.is_dir() else None
 
     @property
     def effective_database_url(self) -> str:

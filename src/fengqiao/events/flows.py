@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,18 @@ def channels_from(settings: Settings) -> dict[str, notify.Channel]:
     elif settings.notify_channel == "sms" and settings.sms_url:
         chosen = notify.SmsGatewayChannel(settings.sms_url, settings.sms_token)
     return {"default": chosen, "log": notify.LogChannel()}
+
+
+def reader_from(settings: Settings, calendar: Callable[[Session], WorkCalendar]) -> service.Reader:
+    """Intake's reader: the installed text model, if any."""
+    model = None
+    folder = settings.effective_classifier_dir
+    if folder is not None:
+        from fengqiao.classify.service import load_model  # scikit-learn: only when used
+
+        model = load_model(folder)
+        log.info("text model %s loaded from %s", model.version, folder)
+    return service.Reader(model, settings.duplicate_threshold, calendar)
 
 
 def sweep_all(factory: sessionmaker[Session], calendar: RevisionCache[WorkCalendar]) -> int:

@@ -87,8 +87,12 @@ class Event(TimestampMixin, Base):
     closed_level: Mapped[int | None] = mapped_column(Integer)
     self_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     rating: Mapped[str | None] = mapped_column(String(16))
-    # The classifier's proposal and how the matter was routed.
+    # The routing proposal (unit, level, reason).
     suggestion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The text classifier's proposal: {"model", "threshold", "items": [{code, label, p}]}.
+    category_suggestions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Possible duplicates found at intake: [{"id", "number", "title", "score"}], best first.
+    possible_duplicates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_event_region_path", "region_path"),

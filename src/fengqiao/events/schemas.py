@@ -104,6 +104,13 @@ class EventOut(BaseModel):
     extension_until: datetime | None
     rating: str | None
     suggestion: dict[str, Any] | None
+    category_suggestions: dict[str, Any] | None = Field(
+        None,
+        description="the text model's top three: {model, threshold, items: [{code, label, p}]}",
+    )
+    possible_duplicates: list[dict[str, Any]] = Field(
+        [], description="matters this one may repeat: [{id, number, title, score}], best first"
+    )
     allowed_actions: list[str] = []
     timeline: list[TimelineOut] | None = None
     attachments: list[AttachmentOut] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
+from fengqiao.classify import flows as classify
 from fengqiao.core import audit, clock
 from fengqiao.core.errors import Conflict, Forbidden, Invalid, NotFound
 from fengqiao.core.levels import COUNTY, GRID, TOWNSHIP, ancestor_at, path_level
@@ -233,10 +235,12 @@ def report(
     *,
     grid: tuple[int, str] | None,
     routing: Routing | None = None,
+    reader: Reader | None = None,
 ) -> tuple[Event, bool]:
     """Create a matter, or return the one this idempotency key already made.
     `grid` is (grid id, grid path) when the position fell inside a grid; `routing` is the
-    cached routing table (read from the database when not given)."""
+    cached routing table (read from the database when not given); `reader` reads the text:
+    category suggestions, possible duplicates, and routing by itself when it is sure."""
     routing = routing or load_routing(session)
     _category(routing, data.category_code)
     if grid is not None:
@@ -276,6 +280,13 @@ def report(
         reported_at=now,
         supervision=0,
     )
+    suggestions = None
+    if reader is not None and reader.model is not None and data.category_code is None:
+        suggestions = classify.suggest_categories(
+            reader.model, routing.names, event.title, event.description
+        )
+        event.category_suggestions = suggestions.as_dict()
+        event.category_code = suggestions.sure
     event.suggestion = suggest_route(routing, event)
     session.add(event)
     try:
@@ -304,8 +315,75 @@ def report(
     _notify(
         session, event, entry, "event.reported", [f"dispatchers:{ancestor_at(path, event.level)}"]
     )
+    if reader is not None:
+        event.possible_duplicates = classify.find_duplicates(
+            session, event, reader.duplicate_threshold, now
+        )
+        # Sure of the category, a unit to send it to, and not a repeat: it routes itself.
+        if (
+            suggestions is not None
+            and suggestions.sure
+            and (event.suggestion or {}).get("unit_id")
+            and not event.possible_duplicates
+        ):
+            _route_by_model(session, reader.calendar(session), event, suggestions)
     session.commit()
     return event, True
+
+
+@dataclass
+class Reader:
+    """What intake reads each report with: the text model (None when none is installed),
+    the similarity from which a nearby matter is a possible duplicate, and the working
+    calendar for routing."""
+
+    model: classify.CategoryModel | None
+    duplicate_threshold: float
+    calendar: Callable[[Session], WorkCalendar]
+
+
+def _route_by_model(
+    session: Session, cal: WorkCalendar, event: Event, suggestions: classify.CategorySuggestions
+) -> None:
+    """Accept and dispatch as the system, saying which model decided and how sure it was."""
+    top = suggestions.items[0]
+    by_model = {
+        "model": suggestions.model,
+        "category_code": top["code"],
+        "probability": top["p"],
+        "threshold": suggestions.threshold,
+    }
+    now = clock.now()
+    event.accepted_at = now
+    event.state = S.accepted.value
+    _entry(session, event, None, "accept", S.reported, S.accepted, "模型自动受理", by_model)
+    unit = session.get(Unit, int((event.suggestion or {})["unit_id"]))
+    assert unit is not None
+    detail = _assign(session, cal, event, unit, now) | by_model
+    detail["route_reason"] = f"by the model: {(event.suggestion or {}).get('reason')}"
+    event.state = S.dispatched.value
+    event.next_sweep_at = _next_sweep(event)
+    entry = _entry(
+        session, event, None, "dispatch", S.accepted, S.dispatched, "模型自动派遣", detail
+    )
+    _notify_for(session, event, entry, "dispatch")
+
+
+def visible_duplicates(
+    session: Session, principal: Principal, event: Event
+) -> list[dict[str, Any]]:
+    """The possible duplicates of a matter that this caller may see."""
+    found = event.possible_duplicates or []
+    if not found:
+        return []
+    ids = set(
+        session.scalars(
+            scoped_events(principal)
+            .where(Event.id.in_([d["id"] for d in found]))
+            .with_only_columns(Event.id)
+        )
+    )
+    return [d for d in found if d["id"] in ids]
 
 
 def _same_reporter(event: Event, principal: Principal) -> Event:
@@ -336,6 +414,7 @@ class Routing:
     an administrator edits categories, rules or units)."""
 
     categories: dict[str, str | None]  # every category → its parent
+    names: dict[str, str]  # every category → its name
     rules: tuple[RoutingRule, ...]  # the active ones, detached
     units: dict[int, RoutingUnit]  # the active ones
 
@@ -344,11 +423,10 @@ def load_routing(session: Session) -> Routing:
     rules = tuple(session.scalars(select(RoutingRule).where(RoutingRule.is_active.is_(True))))
     for rule in rules:
         session.expunge(rule)
+    categories = session.execute(select(Category.code, Category.parent_code, Category.name)).all()
     return Routing(
-        categories={
-            code: parent
-            for code, parent in session.execute(select(Category.code, Category.parent_code))
-        },
+        categories={code: parent for code, parent, _ in categories},
+        names={code: name for code, _, name in categories},
         rules=rules,
         units={
             u.id: RoutingUnit(u.id, u.code, u.name, u.region_path, frozenset(u.categories))
@@ -610,6 +688,9 @@ def _accept(
         _category(routing, data["category_code"])
         e.category_code = data["category_code"]
         e.suggestion = suggest_route(routing, e)
+        classify.record_correction(
+            session, e, e.category_code, routing.names[e.category_code], p.user_id
+        )
     return {}
 
 
@@ -658,25 +739,31 @@ def _dispatch(
     session: Session, p: Principal, cal: WorkCalendar, e: Event, data: dict[str, Any]
 ) -> dict[str, Any]:
     unit = _unit_for(session, p, e, data)
-    now = clock.now()
+    if data.get("urgency"):
+        e.urgency = Urgency(data["urgency"]).value
+    detail = _assign(session, cal, e, unit, clock.now())
+    suggested = (e.suggestion or {}).get("unit_id")
+    detail["route_reason"] = data.get("reason") or (
+        "as suggested: " + str((e.suggestion or {}).get("reason"))
+        if suggested == unit.id
+        else "chosen by the dispatcher"
+    )
+    return detail
+
+
+def _assign(
+    session: Session, cal: WorkCalendar, e: Event, unit: Unit, now: datetime
+) -> dict[str, Any]:
+    """Hands the matter to a unit with the deadlines of its policy."""
     e.unit_id = unit.id
     e.dispatched_at = now
     e.first_dispatched_at = e.first_dispatched_at or now
     e.dispatch_count += 1
-    if data.get("urgency"):
-        e.urgency = Urgency(data["urgency"]).value
     set_deadlines(session, cal, e, now)
     e.supervision = Supervision.none
-    suggested = (e.suggestion or {}).get("unit_id")
     return {
         "unit_id": unit.id,
         "unit_name": unit.name,
-        "route_reason": data.get("reason")
-        or (
-            "as suggested: " + str((e.suggestion or {}).get("reason"))
-            if suggested == unit.id
-            else "chosen by the dispatcher"
-        ),
         "sign_due_at": _iso(e.sign_due_at),
         "resolve_due_at": _iso(e.resolve_due_at),
         "due_flagged": e.due_flagged,

@@ -93,6 +93,8 @@ def event_out(
         extension_until=event.extension_until,
         rating=event.rating,
         suggestion=event.suggestion,
+        category_suggestions=event.category_suggestions,
+        possible_duplicates=service.visible_duplicates(session, principal, event),
         allowed_actions=service.allowed_actions(principal, event),
     )
     if with_timeline:
@@ -146,7 +148,12 @@ def report(
         idempotency_key=body.idempotency_key,
     )
     event, created = service.report(
-        session, principal, data, grid=grid, routing=request.app.state.routing.get(session)
+        session,
+        principal,
+        data,
+        grid=grid,
+        routing=request.app.state.routing.get(session),
+        reader=request.app.state.reader,
     )
     response.status_code = 201 if created else 200
     return event_out(session, principal, event, grids={ref.id: ref.code} if ref else None)

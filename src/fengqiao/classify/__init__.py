@@ -1,0 +1,1 @@
+"""Message classification (category suggestions, self-routing) and duplicate detection."""

@@ -1,0 +1,165 @@
+"""What intake and dispatch do with the text model: category suggestions mapped onto the
+installation's categories, the decision to route by itself, possible duplicates, and the
+dispatchers' corrections kept as training data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fengqiao.classify.duplicates import NewMessage, duplicate_score
+from fengqiao.classify.models import CategoryCorrection
+from fengqiao.core import clock
+from fengqiao.events.models import Event
+
+# Duplicates: a matter reported within this window and radius, with similar text.
+DUPLICATE_WINDOW = timedelta(days=7)
+DUPLICATE_RADIUS_M = 500.0
+DUPLICATE_CANDIDATES = 200  # the newest ones looked at
+DUPLICATE_SHOWN = 3
+
+
+class Suggested(Protocol):
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def probability(self) -> float: ...
+
+
+class CategoryModel(Protocol):
+    """A loaded text classifier (fengqiao.classify.service.TextClassifier)."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def threshold(self) -> float: ...
+
+    def suggest(self, title: str, text: str, k: int = 3) -> Sequence[Suggested]: ...
+
+
+@dataclass(frozen=True)
+class CategorySuggestions:
+    model: str
+    threshold: float
+    items: list[dict[str, Any]]  # [{code, label, p}], best first; codes of known categories
+
+    @property
+    def sure(self) -> str | None:
+        """The category to route by itself, when the model is sure of it (and the
+        installation has that category)."""
+        if self.items and self.items[0]["code"] and self.items[0]["p"] >= self.threshold:
+            return str(self.items[0]["code"])
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "threshold": self.threshold, "items": self.items}
+
+
+def suggest_categories(
+    model: CategoryModel, names: Mapping[str, str], title: str, text: str
+) -> CategorySuggestions:
+    """The model's top three, each label matched to the category of that name or code
+    (labels the installation has no category for are shown without a code)."""
+    by_label = {name: code for code, name in names.items()} | {code: code for code in names}
+    items = [
+        {"code": by_label.get(s.label), "label": s.label, "p": round(float(s.probability), 4)}
+        for s in model.suggest(title, text, k=3)
+    ]
+    return CategorySuggestions(model.version, float(model.threshold), items)
+
+
+def record_correction(
+    session: Session, event: Event, category_code: str, name: str, actor_id: int | None
+) -> None:
+    """Keeps the message with the dispatcher's category when it differs from the model's
+    first suggestion."""
+    suggested = event.category_suggestions or {}
+    items = suggested.get("items") or []
+    if not items or items[0].get("code") == category_code:
+        return
+    session.add(
+        CategoryCorrection(
+            event_id=event.id,
+            title=event.title,
+            text=event.description,
+            predicted=str(items[0]["label"]),
+            probability=float(items[0]["p"]),
+            model_version=str(suggested.get("model", "")),
+            category_code=category_code,
+            label=name,
+            actor_id=actor_id,
+            at=clock.now(),
+        )
+    )
+
+
+def corrections(session: Session) -> list[tuple[str, str, str]]:
+    """(title, text, label) of every correction, oldest first, for retraining."""
+    rows = session.execute(
+        select(
+            CategoryCorrection.title, CategoryCorrection.text, CategoryCorrection.label
+        ).order_by(CategoryCorrection.id)
+    )
+    return [(t, x, label) for t, x, label in rows]
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Equirectangular distance: exact enough within a few kilometres."""
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6_371_000.0 * math.hypot(x, y)
+
+
+def find_duplicates(
+    session: Session, event: Event, threshold: float, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Matters reported in the window before this one, in the same grid (or region when
+    it has no grid) or within the radius, not closed as merged or rejected, whose text
+    scores at least `threshold`; best first."""
+    now = now or clock.now()
+    q = (
+        select(Event.id, Event.number, Event.title, Event.description, Event.lon, Event.lat)
+        .where(
+            Event.reported_at >= now - DUPLICATE_WINDOW,
+            Event.id != event.id,
+            Event.state.not_in(("merged", "rejected")),
+        )
+        .order_by(Event.reported_at.desc())
+        .limit(DUPLICATE_CANDIDATES)
+    )
+    if event.lon is not None and event.lat is not None:
+        # A box around the point (index-friendly), then the true distance below.
+        dlat = DUPLICATE_RADIUS_M / 111_000.0
+        dlon = dlat / max(math.cos(math.radians(event.lat)), 0.1)
+        q = q.where(
+            Event.lon.between(event.lon - dlon, event.lon + dlon),
+            Event.lat.between(event.lat - dlat, event.lat + dlat),
+        )
+    elif event.grid_id is not None:
+        q = q.where(Event.grid_id == event.grid_id)
+    else:
+        q = q.where(Event.region_path == event.region_path)
+    found = []
+    new = NewMessage(event.title, event.description)
+    for row in session.execute(q):
+        if (
+            event.lon is not None
+            and event.lat is not None
+            and row.lon is not None
+            and row.lat is not None
+            and _metres(event.lon, event.lat, row.lon, row.lat) > DUPLICATE_RADIUS_M
+        ):
+            continue
+        s = duplicate_score(new, NewMessage(row.title, row.description or ""))
+        if s >= threshold:
+            found.append({"id": row.id, "number": row.number, "title": row.title, "score": s})
+    found.sort(key=lambda d: -d["score"])
+    return [d | {"score": round(d["score"], 3)} for d in found[:DUPLICATE_SHOWN]]
