@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import subprocess
 import sys
@@ -142,6 +143,48 @@ def load_probe(folder: Path) -> dict[str, float]:
     )
     probe: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return {k: round(v, 3) for k, v in probe.items()}
+
+
+def server_rss_mb(model_folder: Path | None) -> float:
+    """RSS of a running `fengqiao serve` (SQLite, no background work), with the model
+    loaded when a folder is given; measured once it answers /api/health."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as data:
+        env = {
+            **os.environ,
+            "FENGQIAO_DATA_DIR": data,
+            "FENGQIAO_DATABASE_URL": "",
+            "FENGQIAO_BACKGROUND": "off",
+            "FENGQIAO_ACCESS_LOG": "false",
+            "FENGQIAO_CLASSIFIER_DIR": str(model_folder or Path(data) / "none"),
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fengqiao.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(600):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                sys.exit("the server did not start")
+            for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+            return float("nan")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def repost_pairs(rows: list[Row]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -262,6 +305,8 @@ def main() -> None:
         model.save(Path(folder))
         model_mb = (Path(folder) / "model.npz").stat().st_size / 2**20
         probe = load_probe(Path(folder))
+        probe["server_rss_mb"] = server_rss_mb(Path(folder))
+        probe["server_rss_without_model_mb"] = server_rss_mb(None)
 
     groups = duplicate_groups([r["title"] for r in rows], [r["text"] for r in rows])
     held_out_groups = {groups[i] for i in test_index}
@@ -326,6 +371,12 @@ def main() -> None:
         "RSS before → after load, MB",
         "—",
         f"{probe['rss_before_mb']:.0f} → {probe['rss_after_mb']:.0f}",
+        "",
+    )
+    table.add_row(
+        "server RSS without → with the model, MB",
+        "—",
+        f"{probe['server_rss_without_model_mb']:.0f} → {probe['server_rss_mb']:.0f}",
         "",
     )
     table.add_row("model file, MB", "—", f"{model_mb:.1f}", "")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fengqiao.core.workcalendar import (
@@ -117,6 +117,7 @@ working_moments = st.builds(
 
 @settings(max_examples=200, deadline=None)
 @given(ts=working_moments, h1=st.floats(0, 200), h2=st.floats(0, 200))
+@example(ts=at(2026, 1, 1), h1=45.0, h2=0.0)  # lands exactly at the end of a working day
 def test_adding_hours_composes(cal: WorkCalendar, ts: datetime, h1: float, h2: float) -> None:
     once = cal.add_working_hours(ts, h1 + h2).at
     twice = cal.add_working_hours(cal.add_working_hours(ts, h1).at, h2).at

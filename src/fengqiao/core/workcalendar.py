@@ -124,14 +124,15 @@ class WorkCalendar:
         return self._at(d, self.hours.periods[-1][1])
 
     def _normalise(self, ts: datetime, years: set[int]) -> datetime:
-        """Move ts to the start of the working period it is in or the next one."""
+        """ts when it is in a working period (its end included: where adding hours that
+        fill a period lands), else the start of the next one."""
         d = ts.date()
         if self._working_noted(d, years):
             s = _seconds(ts.timetz().replace(tzinfo=None))
             for a, b in self.hours.periods:
                 if s < _seconds(a):
                     return self._at(d, a)
-                if s < _seconds(b):
+                if s <= _seconds(b):
                     return ts
         d = self._next_working(d, years)
         return self._at(d, self.hours.periods[0][0])
