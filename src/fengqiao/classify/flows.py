@@ -13,7 +13,8 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.classify.duplicates import Fingerprint
+from fengqiao.classify import duplicates
+from fengqiao.classify.duplicates import DuplicateCandidate, NewMessage
 from fengqiao.classify.models import CategoryCorrection
 from fengqiao.core import clock
 from fengqiao.events.models import Event
@@ -111,13 +112,6 @@ def corrections(session: Session) -> list[tuple[str, str, str]]:
     return [(t, x, label) for t, x, label in rows]
 
 
-def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Equirectangular distance: exact enough within a few kilometres."""
-    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
-    y = math.radians(lat2 - lat1)
-    return 6_371_000.0 * math.hypot(x, y)
-
-
 def find_duplicates(
     session: Session, event: Event, threshold: float, now: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -126,7 +120,15 @@ def find_duplicates(
     scores at least `threshold`; best first."""
     now = now or clock.now()
     q = (
-        select(Event.id, Event.number, Event.title, Event.description, Event.lon, Event.lat)
+        select(
+            Event.id,
+            Event.number,
+            Event.title,
+            Event.description,
+            Event.lon,
+            Event.lat,
+            Event.reported_at,
+        )
         .where(
             Event.reported_at >= now - DUPLICATE_WINDOW,
             Event.id != event.id,
@@ -136,7 +138,7 @@ def find_duplicates(
         .limit(DUPLICATE_CANDIDATES)
     )
     if event.lon is not None and event.lat is not None:
-        # A box around the point (index-friendly), then the true distance below.
+        # A box around the point (index-friendly); the finder measures the true distance.
         dlat = DUPLICATE_RADIUS_M / 111_000.0
         dlon = dlat / max(math.cos(math.radians(event.lat)), 0.1)
         q = q.where(
@@ -147,19 +149,24 @@ def find_duplicates(
         q = q.where(Event.grid_id == event.grid_id)
     else:
         q = q.where(Event.region_path == event.region_path)
-    found = []
-    new = Fingerprint.of(event.title, event.description)
-    for row in session.execute(q):
-        if (
-            event.lon is not None
-            and event.lat is not None
-            and row.lon is not None
-            and row.lat is not None
-            and _metres(event.lon, event.lat, row.lon, row.lat) > DUPLICATE_RADIUS_M
-        ):
-            continue
-        s = new.similarity(Fingerprint.of(row.title, row.description or ""))
-        if s >= threshold:
-            found.append({"id": row.id, "number": row.number, "title": row.title, "score": s})
-    found.sort(key=lambda d: -d["score"])
-    return [d | {"score": round(d["score"], 3)} for d in found[:DUPLICATE_SHOWN]]
+    candidates = [
+        DuplicateCandidate(
+            r.id, r.number, r.title, r.description or "", None, r.lon, r.lat, r.reported_at
+        )
+        for r in session.execute(q)
+    ]
+    new = NewMessage(event.title, event.description, None, event.lon, event.lat, now)
+    near = [
+        m
+        for m in duplicates.find_duplicates(new, candidates, threshold, limit=len(candidates))
+        if m.distance_m is None or m.distance_m <= DUPLICATE_RADIUS_M
+    ]
+    return [
+        {
+            "id": m.candidate.id,
+            "number": m.candidate.number,
+            "title": m.candidate.title,
+            "score": round(m.score, 3),
+        }
+        for m in near[:DUPLICATE_SHOWN]
+    ]
