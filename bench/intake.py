@@ -3,8 +3,8 @@
 1. Builds the demo county (with its year of history) in a new PostgreSQL database and starts
    `fengqiao serve` as a real process (background work off, access log off).
 2. Drives `POST /api/events` with wrk (N connections, each request a new matter with its own
-   idempotency key and a position inside a random grid): the saturated rate with p50/p99,
-   then p50/p99 at half the target rate.
+   idempotency key, a real citizen message from shared/data/complaints and the centre of a
+   random grid): the saturated rate with p50/p99, then p50/p99 at half the target rate.
 3. Reference, in the same run: pgbench inserting the same rows (the ones one intake wrote in
    each table, copied from a matter the run made) straight into PostgreSQL.
 4. Adds 1,000,000 open matters, a few of them overdue, and times one full sweep beside a
@@ -19,8 +19,10 @@ missing and the script runs as root). Prints one JSON object on its last line.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -30,6 +32,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,6 +50,8 @@ TARGET_RATE = 1000.0  # matters per second
 TARGET_P99_MS = 100.0
 TARGET_SWEEP_S = 1.0
 USER, PASSWORD = "dispatcher", "Fengqiao@2026"  # the county's hotline desk
+# shared/ sits beside the work tree (as in CI)
+MESSAGES = Path(__file__).resolve().parents[2] / "shared/data/complaints/tipdm2020c.csv"
 
 WRK_SCRIPT = """
 local threads = 0
@@ -55,6 +60,7 @@ function setup(thread)
   threads = threads + 1
 end
 local points = {%(points)s}
+local messages = {%(messages)s}
 local counter = 0
 function init(args)
   math.randomseed(tid * 7919 + 1)
@@ -62,10 +68,11 @@ end
 function request()
   counter = counter + 1
   local p = points[math.random(#points)]
+  local m = messages[math.random(#messages)]
   local body = string.format(
-    '{"title":"道路积水","description":"市民来电反映路面积水","lon":%%.6f,"lat":%%.6f,' ..
+    '{"title":%%s,"description":%%s,"lon":%%.6f,"lat":%%.6f,' ..
     '"category_code":"urban_management","channel":"hotline",' ..
-    '"idempotency_key":"%(run)s-%%d-%%d"}', p[1], p[2], tid, counter)
+    '"idempotency_key":"%(run)s-%%d-%%d"}', m[1], m[2], p[1], p[2], tid, counter)
   return wrk.format("POST", "/api/events", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer %(token)s",
@@ -99,10 +106,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def citizen_messages(n: int = 500) -> list[tuple[str, str]]:
+    """Real citizen messages (title, body) to report, so that each report has its own text as
+    on a real hotline; one fixed message when the data is not beside the work tree."""
+    if not MESSAGES.exists():
+        return [("道路积水", "市民来电反映路面积水，影响通行。")]
+    with MESSAGES.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    random.Random(0).shuffle(rows)
+    return [(r["title"][:200], r["text"][:2000]) for r in rows[:n]]
+
+
+def lua_string(value: str) -> str:
+    """A Lua long string holding the JSON string literal of `value`."""
+    return "[==[" + json.dumps(value, ensure_ascii=False) + "]==]"
+
+
 def run_wrk(
     url: str,
     token: str,
     points: list[tuple[float, float]],
+    messages: list[tuple[str, str]],
     connections: int,
     seconds: int,
     delay_ms: int,
@@ -110,6 +134,7 @@ def run_wrk(
 ) -> dict[str, Any]:
     script = WRK_SCRIPT % {
         "points": ",".join(f"{{{lon:.6f},{lat:.6f}}}" for lon, lat in points),
+        "messages": ",".join(f"{{{lua_string(t)},{lua_string(b)}}}" for t, b in messages),
         "token": token,
         "delay_ms": delay_ms,
         "run": run,
@@ -314,12 +339,20 @@ def main() -> None:
                 )
             ]
         conn = psycopg.connect(f"{PG}/{db}", autocommit=True)
+        messages = citizen_messages()
 
         run = uuid.uuid4().hex[:6]
-        run_wrk(f"{base}/api/events", token, points, 8, 3, 0, run + "w")  # warm up
+        run_wrk(f"{base}/api/events", token, points, messages, 8, 3, 0, run + "w")  # warm up
         warm = table_counts(conn)
         saturated = run_wrk(
-            f"{base}/api/events", token, points, args.connections, args.seconds, 0, run + "s"
+            f"{base}/api/events",
+            token,
+            points,
+            messages,
+            args.connections,
+            args.seconds,
+            0,
+            run + "s",
         )
         after = table_counts(conn)
         made = after["event"] - warm["event"]
@@ -334,6 +367,7 @@ def main() -> None:
             f"{base}/api/events",
             token,
             points,
+            messages,
             args.connections,
             args.seconds,
             max(per_conn_ms - int(saturated["p50_ms"] / 2), 0),

@@ -214,3 +214,25 @@ def test_non_utf8_training_data_is_refused_clearly(tmp_path: Path) -> None:
         cli, ["classify", "train", "--csv", str(path), "--out", str(tmp_path / "m")]
     )
     assert result.exit_code == 2 and "UTF-8" in result.output
+
+
+def test_a_repeat_across_a_grid_edge_is_found_and_a_far_one_is_not(
+    client: TestClient, world: World
+) -> None:
+    """Without a text model: duplicates are looked for within 500 m, in the neighbouring
+    grid too (A1-1 ends at lat 30.1, A1-2 begins there)."""
+    h = world.login(client, "town_a")
+    title, text = "小区门口路灯不亮", "幸福路与和平路口的路灯已经坏了一周，晚上行人看不清路面。"
+
+    def report(key: str, lat: float) -> Any:
+        body = {"title": title, "description": text, "idempotency_key": key, "lon": 120.05}
+        resp = client.post("/api/events", json=body | {"lat": lat}, headers=h)
+        assert resp.status_code == 201, resp.text
+        return resp.json()
+
+    first = report("edge-dup-00001", 30.0995)
+    across = report("edge-dup-00002", 30.1005)  # about 110 m north, in the next grid
+    assert first["grid_code"] != across["grid_code"]
+    assert [d["id"] for d in across["possible_duplicates"]] == [first["id"]]
+    far = report("edge-dup-00003", 30.15)  # 5 km on
+    assert far["possible_duplicates"] == []

@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.grid_locator = GridLocator()
     app.state.calendar = calendar_cache()
     app.state.routing = routing_cache()
-    app.state.reader = reader_from(settings, app.state.calendar.get)
+    app.state.reader = reader_from(settings, app.state.calendar.get, app.state.grid_locator.near)
     install_error_handlers(app)
 
     @asynccontextmanager
@@ -83,13 +83,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (people_router, geo_router, calendar_router, events_router, assessment_router):
         app.include_router(router)
 
-    if (WEB_DIST / "index.html").exists():
-        app.mount("/assets", StaticFiles(directory=WEB_DIST / "assets"), name="assets")
+    web = settings.web_dir or WEB_DIST
+    if (web / "index.html").exists():
+        app.mount("/assets", StaticFiles(directory=web / "assets"), name="assets")
 
         @app.get("/{path:path}", include_in_schema=False)
         def spa(path: str) -> Any:
             if path.startswith("api/"):
                 return JSONResponse({"error": {"code": "http_404", "message": "接口不存在"}}, 404)
-            return FileResponse(WEB_DIST / "index.html")
+            return FileResponse(web / "index.html")
 
     return app

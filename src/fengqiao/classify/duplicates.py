@@ -18,9 +18,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from fengqiao.classify.text import normalise
 
@@ -79,28 +82,34 @@ class DuplicateMatch:
 
 @dataclass(frozen=True, slots=True)
 class _Vector:
-    weights: dict[str, float]
+    """Character bigrams as sorted integer keys with their weights: a few KB per message, so
+    that many recent matters' fingerprints can stay cached."""
+
+    keys: NDArray[np.int64]
+    weights: NDArray[np.float64]
     norm: float
 
     @classmethod
     def of(cls, text: str) -> _Vector:
         compact = "".join(text.split())
         if len(compact) < 2:
-            grams = Counter([compact]) if compact else Counter()
+            grams = Counter([ord(compact)] if compact else [])
         else:
-            grams = Counter(compact[i : i + 2] for i in range(len(compact) - 1))
-        weights = {gram: 1.0 + math.log(n) for gram, n in grams.items()}
-        return cls(weights, math.sqrt(sum(w * w for w in weights.values())))
+            # Two code points (each < 2**21) packed into one integer.
+            grams = Counter((ord(a) << 21) | ord(b) for a, b in pairwise(compact))
+        keys = np.fromiter(grams.keys(), dtype=np.int64, count=len(grams))
+        counts = np.fromiter(grams.values(), dtype=np.float64, count=len(grams))
+        order = np.argsort(keys)
+        weights = 1.0 + np.log(counts[order])
+        return cls(keys[order], weights, float(np.sqrt(weights @ weights)))
 
     def cosine(self, other: _Vector) -> float:
         if not self.norm or not other.norm:
             return 0.0
-        small, large = (
-            (self.weights, other.weights)
-            if len(self.weights) <= len(other.weights)
-            else (other.weights, self.weights)
+        _, mine, theirs = np.intersect1d(
+            self.keys, other.keys, assume_unique=True, return_indices=True
         )
-        dot = sum(w * large[g] for g, w in small.items() if g in large)
+        dot = float(self.weights[mine] @ other.weights[theirs])
         return min(1.0, dot / (self.norm * other.norm))
 
 
@@ -123,9 +132,16 @@ class Fingerprint:
         return max(whole, parts)
 
 
+@lru_cache(maxsize=2048)
+def fingerprint(title: str, text: str) -> Fingerprint:
+    """Cached: intake scores each new report against the same recent matters nearby, so
+    the fingerprints of those matters are reused from one report to the next."""
+    return Fingerprint.of(title, text)
+
+
 def duplicate_score(a: HasText, b: HasText) -> float:
     """Similarity in [0, 1] of two messages' texts; 1 for the same text."""
-    return Fingerprint.of(a.title, a.text).similarity(Fingerprint.of(b.title, b.text))
+    return fingerprint(a.title, a.text).similarity(fingerprint(b.title, b.text))
 
 
 def _distance_m(a: NewMessage, b: DuplicateCandidate) -> float | None:
@@ -142,10 +158,10 @@ class DuplicateFinder:
 
     def __init__(self, candidates: Iterable[DuplicateCandidate]) -> None:
         self.candidates = list(candidates)
-        self._prints = [Fingerprint.of(c.title, c.text) for c in self.candidates]
+        self._prints = [fingerprint(c.title, c.text) for c in self.candidates]
 
     def scores(self, new: HasText) -> list[float]:
-        mine = Fingerprint.of(new.title, new.text)
+        mine = fingerprint(new.title, new.text)
         return [mine.similarity(p) for p in self._prints]
 
     def find(

@@ -113,11 +113,16 @@ def corrections(session: Session) -> list[tuple[str, str, str]]:
 
 
 def find_duplicates(
-    session: Session, event: Event, threshold: float, now: datetime | None = None
+    session: Session,
+    event: Event,
+    threshold: float,
+    now: datetime | None = None,
+    near_grids: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Matters reported in the window before this one, in the same grid (or region when
-    it has no grid) or within the radius, not closed as merged or rejected, whose text
-    scores at least `threshold`; best first."""
+    """Matters reported in the window before this one, within the radius (or in the same
+    grid, or region, when it has no position), not closed as merged or rejected, whose text
+    scores at least `threshold`; best first. `near_grids`, the grids that may hold a point
+    within the radius, lets the search use the (grid, time) index."""
     now = now or clock.now()
     q = (
         select(
@@ -145,6 +150,8 @@ def find_duplicates(
             Event.lon.between(event.lon - dlon, event.lon + dlon),
             Event.lat.between(event.lat - dlat, event.lat + dlat),
         )
+        if near_grids is not None:
+            q = q.where(Event.grid_id.in_(near_grids))
     elif event.grid_id is not None:
         q = q.where(Event.grid_id == event.grid_id)
     else:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     login_lock_after: int = 10
     login_lock_minutes: int = 15
     max_body_bytes: int = 12 * 1024 * 1024
+    # The built web console (default: the one built into the package by scripts/setup).
+    web_dir: Path | None = None
     max_upload_bytes: int = 10 * 1024 * 1024
     # Grid code = parent region code + this many digits of sequence.
     grid_code_digits: int = 2

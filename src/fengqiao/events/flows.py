@@ -31,7 +31,11 @@ def channels_from(settings: Settings) -> dict[str, notify.Channel]:
     return {"default": chosen, "log": notify.LogChannel()}
 
 
-def reader_from(settings: Settings, calendar: Callable[[Session], WorkCalendar]) -> service.Reader:
+def reader_from(
+    settings: Settings,
+    calendar: Callable[[Session], WorkCalendar],
+    near_grids: Callable[[Session, float, float, float], list[int]] | None = None,
+) -> service.Reader:
     """Intake's reader: the installed text model, if any."""
     model = None
     folder = settings.effective_classifier_dir
@@ -40,7 +44,7 @@ def reader_from(settings: Settings, calendar: Callable[[Session], WorkCalendar])
 
         model = load_model(folder)
         log.info("text model %s loaded from %s", model.version, folder)
-    return service.Reader(model, settings.duplicate_threshold, calendar)
+    return service.Reader(model, settings.duplicate_threshold, calendar, near_grids)
 
 
 def sweep_all(factory: sessionmaker[Session], calendar: RevisionCache[WorkCalendar]) -> int:

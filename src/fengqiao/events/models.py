@@ -99,6 +99,7 @@ class Event(TimestampMixin, Base):
         Index("ix_event_state_path", "state", "region_path"),
         Index("ix_event_next_sweep_at", "next_sweep_at"),
         Index("ix_event_reported_at", "reported_at"),
+        Index("ix_event_grid_reported", "grid_id", "reported_at"),  # nearby recent matters
         Index("ix_event_unit_state", "unit_id", "state"),
     )
     # Every UPDATE checks the version it read: of two concurrent transitions one loses.

@@ -316,8 +316,11 @@ def report(
         session, event, entry, "event.reported", [f"dispatchers:{ancestor_at(path, event.level)}"]
     )
     if reader is not None:
+        near = None
+        if reader.near_grids is not None and data.lon is not None and data.lat is not None:
+            near = reader.near_grids(session, data.lon, data.lat, classify.DUPLICATE_RADIUS_M)
         event.possible_duplicates = classify.find_duplicates(
-            session, event, reader.duplicate_threshold, now
+            session, event, reader.duplicate_threshold, now, near
         )
         # Sure of the category, a unit to send it to, and not a repeat: it routes itself.
         if (
@@ -340,6 +343,8 @@ class Reader:
     model: classify.CategoryModel | None
     duplicate_threshold: float
     calendar: Callable[[Session], WorkCalendar]
+    # (session, lon, lat, metres) → ids of the grids that may hold a point that near
+    near_grids: Callable[[Session, float, float, float], list[int]] | None = None
 
 
 def _route_by_model(
