@@ -292,7 +292,7 @@ def test_wrong_state_wrong_actor_and_bad_fields(desk: Desk) -> None:
 
 def test_search_filters(desk: Desk) -> None:
     a = desk.report("worker_a", "夜间施工噪音", category_code="environment", channel="hotline")
-    desk.report("worker_a", "道路积水", category_code="transport")
+    desk.report("worker_a", "道路积水", category_code="transport", urgency="urgent")
     desk.do("town_a", a, "accept")
     h = desk.h("town_a")
 
@@ -305,6 +305,7 @@ def test_search_filters(desk: Desk) -> None:
     assert titles(state="accepted") == {"夜间施工噪音"}
     assert titles(category="transport") == {"道路积水"}
     assert titles(channel="hotline") == {"夜间施工噪音"}
+    assert titles(urgency="urgent") == {"道路积水"}
     assert titles(region="33030500100101") >= {"夜间施工噪音", "道路积水"}
     assert titles(region="330305001002") == set()
     page = desk.client.get(
@@ -315,6 +316,7 @@ def test_search_filters(desk: Desk) -> None:
     )
     assert page["counts"] == {"reported": 2, "accepted": 1}
     assert desk.client.get("/api/events", params={"sort": "nope"}, headers=h).status_code == 422
+    assert desk.client.get("/api/events", params={"urgency": "x"}, headers=h).status_code == 422
 
 
 def test_indicators_are_scoped(desk: Desk) -> None:

@@ -51,11 +51,12 @@ TOWN_A_USERS = {"town_a", "handler_a", "comm_a1"} | GRID_A_USERS
 @dataclass(frozen=True)
 class ListCase:
     """GET `path` → a JSON list; `key` names each item; `sees[user]` is exactly what
-    that user gets (FORBIDDEN for 403)."""
+    that user gets (FORBIDDEN for 403). `under`: the list is that field of an object."""
 
     path: str
     key: str
     sees: dict[str, set[str] | None]
+    under: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,40 @@ LISTS: dict[str, ListCase] = {
             "handler_a": set(),
             "resident": set(),
         },
+    ),
+    "/api/events/grid-counts": ListCase(
+        "/api/events/grid-counts",
+        "grid_code",
+        {
+            "admin": {GRID_A1_1, GRID_B1_1},
+            "dispatcher": {GRID_A1_1, GRID_B1_1},
+            "town_a": {GRID_A1_1},
+            "town_b": {GRID_B1_1},
+            "comm_a1": {GRID_A1_1},
+            "worker_a": {GRID_A1_1},
+            "worker_b": {GRID_B1_1},
+            "head_a": {GRID_A1_1},
+            "handler": set(),
+            "handler_a": set(),
+            "resident": set(),
+        },
+    ),
+    # The places ranked one level below the caller's jurisdiction.
+    "/api/dashboard": ListCase(
+        "/api/dashboard",
+        "code",
+        {
+            "admin": {TOWN_A, TOWN_B},
+            "leader": {TOWN_A, TOWN_B},
+            "dispatcher": {TOWN_A, TOWN_B},
+            "town_a": {COMM_A1, COMM_A2},
+            "town_b": {COMM_B1, COMM_B2},
+            "comm_a1": {GRID_A1_1, GRID_A1_2},
+            "handler_a": {COMM_A1, COMM_A2},
+            "worker_a": set(),
+            "resident": FORBIDDEN,
+        },
+        under="ranking",
     ),
     "/api/routing-rules": ListCase(
         "/api/routing-rules",
@@ -282,7 +317,10 @@ def test_lists_are_limited_to_jurisdiction(
             continue
         assert resp.status_code == 200, (username, resp.text)
         body = resp.json()
-        items = body["items"] if isinstance(body, dict) else body  # pages or plain lists
+        if case.under:
+            items = body[case.under]
+        else:
+            items = body["items"] if isinstance(body, dict) else body  # pages or plain lists
         got = {str(item[case.key]) for item in items}
         assert got == expected, f"{case.path} as {username}"
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fengqiao.assessment.views import router as assessment_router
 from fengqiao.calendar.service import calendar_cache
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         @app.get("/{path:path}", include_in_schema=False)
         def spa(path: str) -> Any:
             if path.startswith("api/"):
-                return JSONResponse({"error": {"code": "http_404", "message": "接口不存在"}}, 404)
+                raise StarletteHTTPException(404)  # the JSON 404, in the caller's language
             return FileResponse(web / "index.html")
 
     return app

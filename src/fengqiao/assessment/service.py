@@ -17,15 +17,20 @@ Definitions (立案 = accepted; matters merged or rejected are not cases):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy import Float, Select, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from fengqiao.core.permissions import Principal, within
+from fengqiao.core import clock
+from fengqiao.core.errors import NotFound
+from fengqiao.core.permissions import Action, Principal, within
+from fengqiao.events.enums import OPEN_STATES
 from fengqiao.events.models import Event, TimelineEntry
-from fengqiao.events.service import scoped_events
+from fengqiao.events.service import overdue_clause, scoped_events
+from fengqiao.geo.models import Grid, Region
 
 
 @dataclass
@@ -250,3 +255,218 @@ def indicators(
         for n, v in zip(names, row[12:], strict=True)
     }
     return ind
+
+
+# ---------------------------------------------------------------- the leaders' dashboard
+
+CHINA = ZoneInfo("Asia/Shanghai")
+TREND_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Place:
+    """A region or grid: the dashboard's subject, or one of the places it ranks."""
+
+    code: str
+    name: str
+    path: str
+
+
+@dataclass
+class Rank:
+    code: str
+    name: str
+    reported: int = 0
+    accepted: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    overdue: int = 0
+    closure_rate: float | None = None
+    on_time_closure_rate: float | None = None
+
+
+@dataclass
+class Day:
+    day: str  # YYYY-MM-DD, China time
+    reported: int = 0
+    closed: int = 0
+
+
+@dataclass
+class Dashboard:
+    region: Place | None  # whose children are ranked (None: no jurisdiction to rank within)
+    today_reported: int
+    open: int
+    overdue: int
+    indicators: dict[str, Any]
+    ranking: list[Rank]
+    trend: list[Day]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.region is not None:
+            out["region"] = {"code": self.region.code, "name": self.region.name}
+        return out
+
+
+def _rate(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def _place_of_path(session: Session, path: str) -> Place | None:
+    row = session.execute(select(Region.code, Region.name).where(Region.path == path)).first()
+    if row is None:
+        row = session.execute(select(Grid.code, Grid.name).where(Grid.path == path)).first()
+    return Place(row[0], row[1], path) if row else None
+
+
+def _place_of_code(session: Session, principal: Principal, code: str) -> Place:
+    """A region or grid by its code, which must lie within the caller's jurisdiction."""
+    row = session.execute(select(Region.name, Region.path).where(Region.code == code)).first()
+    if row is None:
+        row = session.execute(select(Grid.name, Grid.path).where(Grid.code == code)).first()
+    if row is None or not principal.covers(row[1]):
+        raise NotFound("行政区划", "region")
+    return Place(code, row[0], row[1])
+
+
+def _children(session: Session, place: Place | None, everything: bool) -> list[Place]:
+    """The places one level below: a county's townships, a township's villages and
+    communities, a community's grids; the top regions for an installation-wide scope."""
+    if place is None:
+        if not everything:
+            return []
+        rows = session.execute(
+            select(Region.code, Region.name, Region.path)
+            .where(Region.parent_id.is_(None))
+            .order_by(Region.code)
+        ).all()
+        return [Place(*r) for r in rows]
+    region_id = session.scalar(select(Region.id).where(Region.path == place.path))
+    if region_id is None:  # a grid: nothing below it
+        return []
+    rows = session.execute(
+        select(Region.code, Region.name, Region.path)
+        .where(Region.parent_id == region_id)
+        .order_by(Region.code)
+    ).all()
+    if not rows:
+        rows = session.execute(
+            select(Grid.code, Grid.name, Grid.path)
+            .where(Grid.region_id == region_id)
+            .order_by(Grid.code)
+        ).all()
+    return [Place(*r) for r in rows]
+
+
+def _china_day(session: Session, column: Any) -> Any:
+    """The calendar day (YYYY-MM-DD) in China time of a UTC timestamp column."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return func.to_char(func.timezone(CHINA.key, column), "YYYY-MM-DD")
+    # SQLite keeps naive UTC; China has kept UTC+8 all year since 1991.
+    return func.strftime("%Y-%m-%d", column, "+8 hours")
+
+
+def _ranking(
+    session: Session, base: Select[Event], children: list[Place], now: datetime
+) -> list[Rank]:
+    if not children:
+        return []
+    # Which child each matter lies in; grouped on a subquery's column (PostgreSQL
+    # would not match the bound parameters of the same CASE in SELECT and GROUP BY).
+    child = case(
+        *[(within(Event.region_path, c.path), c.code) for c in children], else_=None
+    ).label("child")
+    accepted = and_(Event.accepted_at.is_not(None), Event.state.not_in(("merged", "rejected")))
+    closed = Event.closed_at.is_not(None)
+    flags = base.with_only_columns(
+        child,
+        case((accepted, 1), else_=0).label("accepted"),
+        case((closed, 1), else_=0).label("closed"),
+        case((and_(closed, Event.closed_on_time.is_(True)), 1), else_=0).label("on_time"),
+        case((overdue_clause(now), 1), else_=0).label("overdue"),
+    ).subquery()
+    rows = session.execute(
+        select(
+            flags.c.child,
+            func.count(),
+            func.sum(flags.c.accepted),
+            func.sum(flags.c.closed),
+            func.sum(flags.c.on_time),
+            func.sum(flags.c.overdue),
+        )
+        .where(flags.c.child.is_not(None))
+        .group_by(flags.c.child)
+    ).all()
+    ranks = {c.code: Rank(c.code, c.name) for c in children}
+    for code, reported, n_accepted, n_closed, n_on_time, n_overdue in rows:
+        r = ranks[str(code)]
+        r.reported, r.accepted, r.closed = int(reported), int(n_accepted), int(n_closed)
+        r.closed_on_time, r.overdue = int(n_on_time), int(n_overdue)
+    for r in ranks.values():
+        r.closure_rate = _rate(r.closed, r.accepted)
+        r.on_time_closure_rate = _rate(r.closed_on_time, r.accepted)
+    # Best closure rate first; places with nothing accepted last; then by code.
+    return sorted(
+        ranks.values(),
+        key=lambda r: (r.closure_rate is None, -(r.closure_rate or 0.0), r.code),
+    )
+
+
+def _trend(session: Session, base: Select[Event], first: date, days: int) -> list[Day]:
+    start = datetime.combine(first, time(), CHINA)
+    out = {
+        (first + timedelta(days=i)).isoformat(): Day((first + timedelta(days=i)).isoformat())
+        for i in range(days)
+    }
+    for column, name in ((Event.reported_at, "reported"), (Event.closed_at, "closed")):
+        sub = (
+            base.with_only_columns(_china_day(session, column).label("day"))
+            .where(column >= start)
+            .subquery()
+        )
+        rows = session.execute(select(sub.c.day, func.count()).group_by(sub.c.day)).all()
+        for day, n in rows:
+            if str(day) in out:
+                setattr(out[str(day)], name, int(n))
+    return list(out.values())
+
+
+def dashboard(session: Session, principal: Principal, region_code: str | None = None) -> Dashboard:
+    """The leaders' screen over the caller's scope, or a region or grid within it: today's
+    intake, open and overdue matters, the indicators, the places one level below ranked
+    by closure rate, and reports and closures of the last 30 days (China time)."""
+    principal.require(Action.geo_read)  # it names regions; residents have none to see
+    if region_code:
+        place: Place | None = _place_of_code(session, principal, region_code)
+    elif principal.scope_path and principal.scope_path != "/":
+        place = _place_of_path(session, principal.scope_path)
+    else:
+        place = None
+    path = place.path if place else None
+    base = scoped_events(principal)
+    if path:
+        base = base.where(within(Event.region_path, path))
+    now = clock.now()
+    today = now.astimezone(CHINA).date()
+    midnight = datetime.combine(today, time(), CHINA)
+    totals = session.execute(
+        base.with_only_columns(
+            func.coalesce(func.sum(case((Event.reported_at >= midnight, 1), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((Event.state.in_([s.value for s in OPEN_STATES]), 1), else_=0)),
+                0,
+            ),
+            func.coalesce(func.sum(case((overdue_clause(now), 1), else_=0)), 0),
+        )
+    ).one()
+    everything = principal.scope_path == "/" and not region_code
+    return Dashboard(
+        region=place,
+        today_reported=int(totals[0]),
+        open=int(totals[1]),
+        overdue=int(totals[2]),
+        indicators=indicators(session, principal, region_path=path).as_dict(),
+        ranking=_ranking(session, base, _children(session, place, everything), now),
+        trend=_trend(session, base, today - timedelta(days=TREND_DAYS - 1), TREND_DAYS),
+    )

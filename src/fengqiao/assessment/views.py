@@ -35,3 +35,15 @@ def indicators(
     return service.indicators(
         session, principal, region_path=path, unit_id=unit_id, start=start, end=end
     ).as_dict()
+
+
+@router.get(
+    "/api/dashboard",
+    summary="驾驶舱：今日受理、在办、超期、指标、下级排名与 30 日趋势",
+)
+def dashboard(
+    session: SessionDep,
+    principal: PrincipalDep,
+    region: Annotated[str | None, Query(max_length=32, pattern=r"^[0-9A-Za-z]+$")] = None,
+) -> dict[str, Any]:
+    return service.dashboard(session, principal, region).as_dict()

@@ -122,6 +122,12 @@ class EventPage(BaseModel):
     counts: dict[str, int] = Field(description="matters per state under the same filters")
 
 
+class GridCountOut(BaseModel):
+    grid_code: str
+    open: int = Field(description="matters in an open state")
+    overdue: int = Field(description="open matters past their signing or resolving deadline")
+
+
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     func,
     insert,
     or_,
@@ -115,6 +116,7 @@ class EventFilter:
     unit_id: int | None = None
     overdue: bool | None = None
     channel: str | None = None
+    urgency: str | None = None
     reported_from: datetime | None = None
     reported_to: datetime | None = None
     q: str | None = None
@@ -154,6 +156,8 @@ def _filtered(session: Session, principal: Principal, f: EventFilter) -> Select[
         stmt = stmt.where(clause if f.overdue else ~clause)
     if f.channel:
         stmt = stmt.where(Event.channel == f.channel)
+    if f.urgency:
+        stmt = stmt.where(Event.urgency == f.urgency)
     if f.reported_from:
         stmt = stmt.where(Event.reported_at >= f.reported_from)
     if f.reported_to:
@@ -183,6 +187,32 @@ def state_counts(session: Session, principal: Principal, f: EventFilter) -> dict
     base = _filtered(session, principal, f).subquery()
     rows = session.execute(select(base.c.state, func.count()).group_by(base.c.state)).all()
     return {str(state): int(n) for state, n in rows}
+
+
+@dataclass(frozen=True)
+class GridCount:
+    grid_code: str
+    open: int
+    overdue: int
+
+
+def grid_counts(session: Session, principal: Principal) -> list[GridCount]:
+    """Open and overdue matters per grid among those the caller may see (the map's
+    colours), in one GROUP BY. Grids with no open matter are left out."""
+    overdue = overdue_clause(clock.now())
+    rows = session.execute(
+        scoped_events(principal)
+        .with_only_columns(
+            Grid.code,
+            func.count(),
+            func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
+        )
+        .join_from(Event, Grid, Grid.id == Event.grid_id)
+        .where(Event.state.in_([s.value for s in OPEN_STATES]))
+        .group_by(Grid.code)
+        .order_by(Grid.code)
+    ).all()
+    return [GridCount(str(code), int(n), int(late)) for code, n, late in rows]
 
 
 def reporter_phone(

@@ -13,13 +13,14 @@ from fengqiao.core.permissions import Principal
 from fengqiao.core.security import mask_phone
 from fengqiao.deps import PrincipalDep, SessionDep, SettingsDep
 from fengqiao.events import admin, service
-from fengqiao.events.enums import STATE_ZH, EventState
+from fengqiao.events.enums import STATE_ZH, EventState, Urgency
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.schemas import (
     ActionIn,
     AttachmentOut,
     EventOut,
     EventPage,
+    GridCountOut,
     PolicyIn,
     PolicyOut,
     ReportIn,
@@ -170,6 +171,7 @@ def list_events(
     unit_id: int | None = None,
     overdue: bool | None = None,
     channel: Annotated[str | None, Query(max_length=16)] = None,
+    urgency: Urgency | None = None,
     reported_from: datetime | None = None,
     reported_to: datetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
@@ -185,6 +187,7 @@ def list_events(
         unit_id=unit_id,
         overdue=overdue,
         channel=channel,
+        urgency=urgency.value if urgency else None,
         reported_from=reported_from,
         reported_to=reported_to,
         q=q,
@@ -204,6 +207,19 @@ def list_events(
         counts=counts,
         items=[event_out(session, principal, e, units, grids) for e in events],
     )
+
+
+# Declared before /api/events/{event_id}, which would otherwise take the path.
+@router.get(
+    "/api/events/grid-counts",
+    response_model=list[GridCountOut],
+    summary="各网格在办、超期事件数（一张图）",
+)
+def grid_counts(session: SessionDep, principal: PrincipalDep) -> list[GridCountOut]:
+    return [
+        GridCountOut(grid_code=c.grid_code, open=c.open, overdue=c.overdue)
+        for c in service.grid_counts(session, principal)
+    ]
 
 
 @router.get("/api/events/{event_id}", response_model=EventOut, summary="事件详情与时间线")

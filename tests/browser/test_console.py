@@ -1,0 +1,199 @@
+"""The web console in a real browser: every role logs in, a matter goes round the loop
+through the pages (dispatcher → handler → grid worker on a phone), an offline report is sent
+exactly once, the dashboard shows the server's figures, and the language switches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import PHONE, LiveServer, Visit
+
+pytestmark = pytest.mark.browser
+
+# Where each of the twelve roles lands after logging in (a screenshot of each start page).
+LANDINGS = [
+    ("dispatcher", "/inbox"),
+    ("leader", "/dashboard"),
+    ("handler", "/tasks"),
+    ("worker_a", "/m"),
+    ("head_a", "/m"),
+    ("admin", "/inbox"),
+    ("resident", "/m/report"),
+    ("instructor_a", "/m"),
+    ("parttime_a", "/m"),
+    ("volunteer_a", "/m/report"),
+    ("mediator_a", "/m/report"),
+    ("maritime_a", "/m/report"),
+]
+
+
+def test_login_page_renders_chinese_and_passes_axe(visit: Callable[..., Visit]) -> None:
+    v = visit()
+    page = v.go("/login")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("枫桥")
+    # The CJK font is on the machine (no web font is fetched): the text renders as Chinese.
+    assert page.evaluate("document.fonts.check('16px \"Noto Sans CJK SC\"', '枫桥网格')")
+    v.check("login")
+
+
+def test_a_wrong_password_is_refused_with_the_servers_words(visit: Callable[..., Visit]) -> None:
+    v = visit()
+    page = v.go("/login")
+    page.get_by_label("用户名").fill("dispatcher")
+    page.get_by_label("密码", exact=True).fill("not-the-password")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_contain_text("密码")
+    assert "/login" in page.url
+
+
+@pytest.mark.parametrize(("username", "landing"), LANDINGS)
+def test_each_role_logs_in_to_its_own_start(
+    visit: Callable[..., Visit], username: str, landing: str
+) -> None:
+    v = visit(PHONE) if landing.startswith("/m") else visit()
+    page = v.login(username, landing)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    v.check(f"start-{username}")
+
+
+def test_a_matter_goes_round_the_loop_through_the_pages(
+    visit: Callable[..., Visit], live_server: LiveServer
+) -> None:
+    event_id = live_server.world.events["a"]
+    with live_server.api("dispatcher") as api:
+        number = api.get(f"/api/events/{event_id}").json()["number"]
+
+    # The dispatcher finds it in the inbox and sends it to the suggested unit in one click.
+    d = visit()
+    page = d.login("dispatcher", "/inbox")
+    expect(page.locator(f'[data-test="row-{number}"]')).to_be_visible()
+    d.check("inbox")
+    page.get_by_role("link", name=number).click()
+    page.wait_for_url(f"**/events/{event_id}")
+    d.check("event-detail")
+    page.locator('[data-test="quick-dispatch"]').click()
+    expect(page.locator('[data-test="action-remind"]')).to_be_visible()
+
+    # The handler of that unit sees it among their tasks, signs it and feeds back.
+    h = visit()
+    page = h.login("handler", "/tasks")
+    row = page.locator(f'[data-test="sign-{number}"]')
+    expect(row).to_be_visible()
+    h.check("tasks")
+    row.click()
+    page.goto(f"{live_server.url}/events/{event_id}")
+    page.locator('[data-test="action-feedback"]').click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("办理情况").fill("已清理路面积水，恢复通行。")
+    dialog.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("已办结").first).to_be_visible()
+
+    # The dispatcher asks for verification; the grid worker verifies on a phone.
+    page = d.go(f"/events/{event_id}")
+    page.locator('[data-test="action-request_verification"]').click()
+    page.get_by_role("dialog").get_by_role("button", name="提交").click()
+    expect(page.get_by_text("核查中").first).to_be_visible()
+
+    w = visit(PHONE)
+    page = w.login("worker_a", "/m")
+    page.get_by_text(number).first.click()
+    page.wait_for_url(f"**/m/events/{event_id}")
+    w.check("worker-event")
+    page.locator('[data-test="verify-ok"]').click()
+    dialog = page.get_by_role("dialog")
+    if dialog.count():
+        dialog.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("已结案").first).to_be_visible()
+
+    with live_server.api("dispatcher") as api:
+        matter = api.get(f"/api/events/{event_id}").json()
+    assert matter["state"] == "closed"
+    actions = [e["action"] for e in matter["timeline"]]
+    for step in ("dispatch", "sign", "feedback", "request_verification", "verify_ok"):
+        assert step in actions
+
+
+def test_a_report_made_offline_is_sent_exactly_once(
+    visit: Callable[..., Visit], live_server: LiveServer
+) -> None:
+    title = "离线上报：桥下堆放杂物"
+    w = visit(
+        PHONE, geolocation={"longitude": 120.05, "latitude": 30.05}, permissions=["geolocation"]
+    )
+    page = w.login("worker_a", "/m")
+    page.goto(f"{live_server.url}/m/report")
+    expect(page.locator("#report-title")).to_be_visible()
+    w.check("worker-report")
+
+    w.context.set_offline(True)
+    page.locator("#report-title").fill(title)
+    page.locator("#report-description").fill("桥洞下有人堆放大量杂物，存在安全隐患。")
+    page.locator("#report-lon").fill("120.05")
+    page.locator("#report-lat").fill("30.05")
+    page.locator('[data-test="submit-report"]').click()
+    expect(page.locator('[data-test="queued-notice"]')).to_be_visible()
+    with live_server.api("dispatcher") as api:
+        assert api.get("/api/events", params={"q": title}).json()["total"] == 0
+
+    w.context.set_offline(False)
+    expect(page.locator('[data-test="sent-number"]')).to_be_visible(timeout=20_000)
+    # A second "online" (a flaky network) sends nothing more.
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_timeout(1000)
+    with live_server.api("dispatcher") as api:
+        found = api.get("/api/events", params={"q": title}).json()
+    assert found["total"] == 1
+    assert found["items"][0]["channel"] in ("grid_app", "web")
+
+
+def test_the_dashboard_shows_the_servers_figures(
+    visit: Callable[..., Visit], live_server: LiveServer
+) -> None:
+    with live_server.api("leader") as api:
+        figures = api.get("/api/dashboard").json()
+    v = visit()
+    page = v.login("leader", "/dashboard")
+    today = page.locator('[data-test="figure-today_reported"]')
+    expect(today).to_contain_text(str(figures["today_reported"]))
+    expect(page.locator('[data-test="figure-open"]')).to_contain_text(str(figures["open"]))
+    expect(page.locator("canvas").first).to_be_visible()
+    v.check("dashboard")
+
+
+def test_the_map_draws_grids_without_outside_tiles(visit: Callable[..., Visit]) -> None:
+    v = visit()
+    page = v.login("dispatcher", "/inbox")
+    page.goto(page.url.replace("/inbox", "/map"))
+    expect(page.locator("path.leaflet-interactive").first).to_be_visible()
+    v.check("map")
+
+
+def test_the_administration_opens_each_tab(visit: Callable[..., Visit]) -> None:
+    v = visit()
+    page = v.login("admin", "/inbox")
+    page.goto(page.url.replace("/inbox", "/admin"))
+    expect(page.get_by_role("tab").first).to_be_visible()
+    v.check("admin")
+
+
+def test_the_language_switches_to_english_and_back(visit: Callable[..., Visit]) -> None:
+    v = visit()
+    page = v.login("dispatcher", "/inbox")
+    page.locator('[data-test="language"]').first.click()
+    expect(page.get_by_role("link", name="Inbox")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    v.check("inbox-english")
+    page.goto(page.url.replace("/inbox", "/events/999999"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("No such matter")
+    # The server answers in English too.
+    page.locator('[data-test="logout"]').click()
+    page.wait_for_url("**/login**")
+    page.get_by_label("User name").fill("dispatcher")
+    page.get_by_label("Password", exact=True).fill("not-the-password")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("Wrong user name or password")
+    page.locator('[data-test="language"]').first.click()
+    expect(page.get_by_role("button", name="登录")).to_be_visible()

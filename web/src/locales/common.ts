@@ -1,0 +1,48 @@
+export default {
+  zh: {
+    app: { name: '枫桥', full: '枫桥 · 基层社会治理平台', language: 'English', logout: '退出', loading: '加载中…', nav: '主导航' },
+    login: {
+      title: '登录', username: '用户名', password: '密码', submit: '登录', failed: '登录失败',
+      hint: "演示账号见启动时打印的清单，密码 Fengqiao{'@'}2026",
+    },
+    nav: {
+      inbox: '事件受理', map: '一张图', tasks: '我的任务', dashboard: '驾驶舱', admin: '系统管理',
+      worker: '网格工作台', report: '上报事件',
+    },
+    state: {
+      reported: '待受理', accepted: '已受理', dispatched: '已派遣', in_progress: '办理中',
+      handled: '已办结', verifying: '核查中', closed: '已结案', evaluated: '已评价',
+      rejected: '不予受理', merged: '已合并',
+    },
+    common: {
+      save: '保存', cancel: '取消', confirm: '确定', search: '查询', reset: '重置', refresh: '刷新',
+      none: '无', all: '全部', yes: '是', no: '否', back: '返回', saved: '已保存', total: '共 {n} 条',
+      actions: '操作', detail: '详情', error: '出错了',
+    },
+    urgency: { normal: '一般', urgent: '紧急', critical: '特急' },
+    deadline: { green: '正常', yellow: '临期', red: '超期' },
+  },
+  en: {
+    app: { name: 'Fengqiao', full: 'Fengqiao · grassroots governance', language: '中文', logout: 'Log out', loading: 'Loading…', nav: 'Main navigation' },
+    login: {
+      title: 'Log in', username: 'User name', password: 'Password', submit: 'Log in', failed: 'Login failed',
+      hint: "Demo accounts are printed at start-up; password Fengqiao{'@'}2026",
+    },
+    nav: {
+      inbox: 'Inbox', map: 'Map', tasks: 'My tasks', dashboard: 'Dashboard', admin: 'Administration',
+      worker: 'Grid work', report: 'Report',
+    },
+    state: {
+      reported: 'Reported', accepted: 'Accepted', dispatched: 'Dispatched', in_progress: 'In progress',
+      handled: 'Handled', verifying: 'Verifying', closed: 'Closed', evaluated: 'Evaluated',
+      rejected: 'Rejected', merged: 'Merged',
+    },
+    common: {
+      save: 'Save', cancel: 'Cancel', confirm: 'OK', search: 'Search', reset: 'Reset', refresh: 'Refresh',
+      none: 'None', all: 'All', yes: 'Yes', no: 'No', back: 'Back', saved: 'Saved', total: '{n} in all',
+      actions: 'Actions', detail: 'Details', error: 'Something went wrong',
+    },
+    urgency: { normal: 'Normal', urgent: 'Urgent', critical: 'Critical' },
+    deadline: { green: 'On time', yellow: 'Due soon', red: 'Overdue' },
+  },
+}

@@ -1,0 +1,44 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { homeFor, loadMe, me } from './session'
+
+// meta.roles: who may open the page (any signed-in user when absent).
+const DISPATCH = ['dispatcher', 'leader', 'admin']
+const GRID = ['grid_head', 'grid_instructor', 'grid_worker_fulltime', 'grid_worker_parttime']
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
+  {
+    path: '/',
+    component: () => import('./views/AppLayout.vue'),
+    children: [
+      { path: '', redirect: () => homeFor(me.value) },
+      { path: 'inbox', component: () => import('./views/InboxView.vue'), meta: { roles: DISPATCH } },
+      { path: 'events/:id', component: () => import('./views/EventDetailView.vue'), props: true },
+      { path: 'tasks', component: () => import('./views/TasksView.vue'), meta: { roles: ['unit_handler'] } },
+      { path: 'map', component: () => import('./views/MapView.vue'), meta: { roles: [...DISPATCH, ...GRID] } },
+      { path: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { roles: DISPATCH } },
+      { path: 'admin', component: () => import('./views/admin/AdminView.vue'), meta: { roles: ['admin'] } },
+    ],
+  },
+  {
+    path: '/m',
+    component: () => import('./views/mobile/MobileLayout.vue'),
+    children: [
+      { path: '', component: () => import('./views/mobile/WorkerHome.vue'), meta: { roles: GRID } },
+      { path: 'report', component: () => import('./views/mobile/WorkerReport.vue') },
+      { path: 'events/:id', component: () => import('./views/mobile/WorkerEvent.vue'), props: true },
+    ],
+  },
+  { path: '/:pathMatch(.*)*', redirect: '/' },
+]
+
+export const router = createRouter({ history: createWebHistory(), routes })
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  const user = me.value ?? (await loadMe())
+  if (!user) return { path: '/login', query: { next: to.fullPath } }
+  const roles = to.meta.roles as string[] | undefined
+  if (roles && !user.roles.some((r) => roles.includes(r))) return homeFor(user)
+  return true
+})

@@ -1,0 +1,59 @@
+// The signed-in user and what their roles open to them.
+import { computed, ref } from 'vue'
+import { api, setTokens, token } from './api'
+import type { Me } from './types'
+
+export const me = ref<Me | null>(null)
+
+export const GRID_STAFF = ['grid_head', 'grid_instructor', 'grid_worker_fulltime', 'grid_worker_parttime']
+export const DISPATCH = ['dispatcher', 'leader', 'admin']
+
+export function hasRole(...roles: string[]): boolean {
+  return !!me.value && me.value.roles.some((r) => roles.includes(r))
+}
+
+export const isGridStaff = computed(() => hasRole(...GRID_STAFF))
+export const isDispatcher = computed(() => hasRole(...DISPATCH))
+export const isHandler = computed(() => hasRole('unit_handler'))
+export const isAdmin = computed(() => hasRole('admin'))
+
+export async function loadMe(): Promise<Me | null> {
+  if (!token()) {
+    me.value = null
+    return null
+  }
+  try {
+    me.value = await api.get<Me>('/api/me')
+  } catch {
+    me.value = null
+  }
+  return me.value
+}
+
+export async function login(username: string, password: string): Promise<Me | null> {
+  const pair = await api.post<{ access_token: string; refresh_token: string }>('/api/auth/login', {
+    username,
+    password,
+  })
+  setTokens(pair.access_token, pair.refresh_token)
+  return loadMe()
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await api.post('/api/auth/logout')
+  } finally {
+    setTokens(null)
+    me.value = null
+  }
+}
+
+/** Where each role starts. */
+export function homeFor(user: Me | null): string {
+  if (!user) return '/login'
+  const r = user.roles
+  if (r.some((x) => DISPATCH.includes(x))) return r.includes('leader') ? '/dashboard' : '/inbox'
+  if (r.includes('unit_handler')) return '/tasks'
+  if (r.some((x) => GRID_STAFF.includes(x))) return '/m'
+  return '/m/report'
+}
