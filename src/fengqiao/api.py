@@ -88,10 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if (web / "index.html").exists():
         app.mount("/assets", StaticFiles(directory=web / "assets"), name="assets")
 
+        root_files = {p.name for p in web.iterdir() if p.is_file()}
+
         @app.get("/{path:path}", include_in_schema=False)
         def spa(path: str) -> Any:
             if path.startswith("api/"):
                 raise StarletteHTTPException(404)  # the JSON 404, in the caller's language
+            if path in root_files:  # the service worker and its runtime, from the root
+                return FileResponse(web / path)
             return FileResponse(web / "index.html")
 
     return app

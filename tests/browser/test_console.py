@@ -197,3 +197,30 @@ def test_the_language_switches_to_english_and_back(visit: Callable[..., Visit]) 
     expect(page.get_by_role("alert")).to_contain_text("Wrong user name or password")
     page.locator('[data-test="language"]').first.click()
     expect(page.get_by_role("button", name="登录")).to_be_visible()
+
+
+def test_the_phone_app_opens_and_queues_a_report_with_no_network_at_all(
+    visit: Callable[..., Visit], live_server: LiveServer
+) -> None:
+    """The service worker keeps the app on the phone: reloaded offline, it still opens and
+    queues a report, which is sent once the network is back."""
+    title = "冷启动离线上报：码头护栏松动"
+    w = visit(PHONE)
+    page = w.login("worker_a", "/m")
+    page.goto(f"{live_server.url}/m/report")
+    page.evaluate("async () => { await navigator.serviceWorker.ready }")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    w.context.set_offline(True)
+    page.reload()  # no network: the page comes from the service worker's cache
+    page.locator("#report-title").fill(title)
+    page.locator("#report-description").fill("码头东侧护栏螺丝松动，有落水风险。")
+    page.locator("#report-lon").fill("120.05")
+    page.locator("#report-lat").fill("30.05")
+    page.locator('[data-test="submit-report"]').click()
+    expect(page.locator('[data-test="queued-notice"]')).to_be_visible()
+
+    w.context.set_offline(False)
+    expect(page.locator('[data-test="sent-number"]')).to_be_visible(timeout=20_000)
+    with live_server.api("dispatcher") as api:
+        assert api.get("/api/events", params={"q": title}).json()["total"] == 1

@@ -1,9 +1,10 @@
 // The signed-in user and what their roles open to them.
 import { computed, ref } from 'vue'
-import { api, setTokens, token } from './api'
+import { ApiError, api, setTokens, token } from './api'
 import type { Me } from './types'
 
 export const me = ref<Me | null>(null)
+const ME_KEY = 'fengqiao.me'
 
 export const GRID_STAFF = ['grid_head', 'grid_instructor', 'grid_worker_fulltime', 'grid_worker_parttime']
 export const DISPATCH = ['dispatcher', 'leader', 'admin']
@@ -24,8 +25,11 @@ export async function loadMe(): Promise<Me | null> {
   }
   try {
     me.value = await api.get<Me>('/api/me')
-  } catch {
-    me.value = null
+    localStorage.setItem(ME_KEY, JSON.stringify(me.value))
+  } catch (e) {
+    // No network (a phone on a boat): carry on as the user last seen with this token.
+    const cached = localStorage.getItem(ME_KEY)
+    me.value = !(e instanceof ApiError) && cached ? (JSON.parse(cached) as Me) : null
   }
   return me.value
 }
@@ -44,6 +48,7 @@ export async function logout(): Promise<void> {
     await api.post('/api/auth/logout')
   } finally {
     setTokens(null)
+    localStorage.removeItem(ME_KEY)
     me.value = null
   }
 }
