@@ -31,6 +31,7 @@ from fengqiao.events.enums import OPEN_STATES
 from fengqiao.events.models import Event, TimelineEntry
 from fengqiao.events.service import overdue_clause, scoped_events
 from fengqiao.geo.models import Grid, Region
+from fengqiao.geo.service import Place, find_place
 
 
 @dataclass
@@ -263,15 +264,6 @@ CHINA = ZoneInfo("Asia/Shanghai")
 TREND_DAYS = 30
 
 
-@dataclass(frozen=True)
-class Place:
-    """A region or grid: the dashboard's subject, or one of the places it ranks."""
-
-    code: str
-    name: str
-    path: str
-
-
 @dataclass
 class Rank:
     code: str
@@ -311,23 +303,6 @@ class Dashboard:
 
 def _rate(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
-
-
-def _place_of_path(session: Session, path: str) -> Place | None:
-    row = session.execute(select(Region.code, Region.name).where(Region.path == path)).first()
-    if row is None:
-        row = session.execute(select(Grid.code, Grid.name).where(Grid.path == path)).first()
-    return Place(row[0], row[1], path) if row else None
-
-
-def _place_of_code(session: Session, principal: Principal, code: str) -> Place:
-    """A region or grid by its code, which must lie within the caller's jurisdiction."""
-    row = session.execute(select(Region.name, Region.path).where(Region.code == code)).first()
-    if row is None:
-        row = session.execute(select(Grid.name, Grid.path).where(Grid.code == code)).first()
-    if row is None or not principal.covers(row[1]):
-        raise NotFound("行政区划", "region")
-    return Place(code, row[0], row[1])
 
 
 def _children(session: Session, place: Place | None, everything: bool) -> list[Place]:
@@ -438,9 +413,11 @@ def dashboard(session: Session, principal: Principal, region_code: str | None = 
     by closure rate, and reports and closures of the last 30 days (China time)."""
     principal.require(Action.geo_read)  # it names regions; residents have none to see
     if region_code:
-        place: Place | None = _place_of_code(session, principal, region_code)
+        place = find_place(session, code=region_code)
+        if place is None or not principal.covers(place.path):
+            raise NotFound("行政区划", "region")
     elif principal.scope_path and principal.scope_path != "/":
-        place = _place_of_path(session, principal.scope_path)
+        place = find_place(session, path=principal.scope_path)
     else:
         place = None
     path = place.path if place else None

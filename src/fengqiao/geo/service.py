@@ -148,6 +148,27 @@ def create_region(
 # ---------------------------------------------------------------- grids
 
 
+@dataclass(frozen=True)
+class Place:
+    """A region or a grid: what a jurisdiction, a filter or a ranking names."""
+
+    code: str
+    name: str
+    path: str
+
+
+def find_place(
+    session: Session, *, code: str | None = None, path: str | None = None
+) -> Place | None:
+    """The region, or else the grid, with this code (or this path)."""
+    for model in (Region, Grid):
+        key = model.code == code if code is not None else model.path == path
+        row = session.execute(select(model.code, model.name, model.path).where(key)).first()
+        if row is not None:
+            return Place(*row)
+    return None
+
+
 def scoped_grids(principal: Principal) -> Select[Grid]:
     return select(Grid).where(principal.scope(Grid.path))
 
