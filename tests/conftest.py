@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from fengqiao.api import create_app
+from fengqiao.classify.duplicates import MATTER_PRINTS
 from fengqiao.core import clock
 from fengqiao.core.config import Settings
 from fengqiao.core.database import make_engine, make_sessionmaker
@@ -66,6 +67,7 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
 
 
 def _wipe(engine: Engine) -> None:
+    MATTER_PRINTS.clear()  # ids start again from 1
     tables = [t.name for t in Base.metadata.sorted_tables]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

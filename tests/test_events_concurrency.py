@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from fengqiao.calendar.service import build_calendar
 from fengqiao.core.database import make_sessionmaker
 from fengqiao.core.errors import AppError
-from fengqiao.events import service
+from fengqiao.events import intake, service
 from fengqiao.events.models import Event
 from fengqiao.people.models import User
 from fengqiao.people.service import principal_of
@@ -76,16 +76,16 @@ def test_the_same_intake_a_hundred_times_makes_one_matter(
     engine: Engine, world: World, client: TestClient
 ) -> None:
     worker = _principal(engine, "worker_a")
-    report = service.Report(
+    report = intake.Report(
         title="重复提交测试", idempotency_key="key-0123456789-abc", region_code="330305001"
     )
 
-    def intake(session: Any) -> None:
-        service.report(session, worker, report, grid=None)
+    def send(session: Any) -> None:
+        intake.report(session, worker, report, grid=None)
 
-    outcomes = _race(engine, 100, intake)
+    outcomes = _race(engine, 100, send)
     assert outcomes == {"ok": 100}, outcomes
-    # And sequentially over HTTP: the first answer is 201 only if it made the matter.
+    # Over HTTP, sequentially: the first answer is 201 only if it made the matter.
     headers = world.login(client, "worker_a")
     body = {
         "title": "重复提交测试2",
@@ -96,10 +96,28 @@ def test_the_same_intake_a_hundred_times_makes_one_matter(
         client.post("/api/events", json=body, headers=headers).status_code for _ in range(100)
     )
     assert codes == {201: 1, 200: 99}
+    # And concurrently, where the server's writer takes many of them in one transaction.
+    body = {**body, "title": "重复提交测试3", "idempotency_key": "key-http-concurrent-1"}
+    barrier = threading.Barrier(100)
+    answers: list[tuple[int, int]] = []
+
+    def post() -> None:
+        barrier.wait()
+        resp = client.post("/api/events", json=body, headers=headers)
+        answers.append((resp.status_code, resp.json().get("id", 0)))
+
+    threads = [threading.Thread(target=post) for _ in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert Counter(code for code, _ in answers) == {201: 1, 200: 99}, answers
+    assert len({matter for _, matter in answers}) == 1
     with make_sessionmaker(engine)() as session:
         titles = Counter(session.scalars(select(Event.title)).all())
         assert titles["重复提交测试"] == 1 and titles["重复提交测试2"] == 1
-        assert session.scalar(select(func.count()).select_from(Event)) == 4
+        assert titles["重复提交测试3"] == 1
+        assert session.scalar(select(func.count()).select_from(Event)) == 5
     # Someone else's key is not theirs to reuse.
     other = world.login(client, "head_a")
     assert client.post("/api/events", json=body, headers=other).status_code == 409

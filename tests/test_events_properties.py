@@ -20,7 +20,7 @@ from fengqiao.calendar.service import build_calendar
 from fengqiao.core import clock
 from fengqiao.core.database import make_engine
 from fengqiao.core.errors import AppError
-from fengqiao.events import service
+from fengqiao.events import intake, service
 from fengqiao.events.lifecycle import TRANSITIONS
 from fengqiao.events.models import Event
 from fengqiao.people.models import User
@@ -176,10 +176,10 @@ def _run(session: Session, world: World, script: list[Any]) -> None:
         principal = users[username]
         with clock.frozen(now):
             if action == "report":
-                event, _ = service.report(
+                event, _ = intake.report(
                     session,
                     principal,
-                    service.Report(
+                    intake.Report(
                         title="随机事件",
                         category_code=data["category_code"],
                         region_code="330305001",

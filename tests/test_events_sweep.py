@@ -12,7 +12,7 @@ from fengqiao.calendar.service import build_calendar
 from fengqiao.core import clock
 from fengqiao.core.database import make_sessionmaker
 from fengqiao.core.models import AuditLog
-from fengqiao.events import service
+from fengqiao.events import intake, service
 from fengqiao.events.models import Event, TimelineEntry
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.people.models import User
@@ -34,10 +34,10 @@ def test_deadlines_and_ladder_across_national_day(
         cal = build_calendar(session)
         town_a = principal_of(session.scalars(select(User).where(User.username == "town_a")).one())
         with clock.frozen(at(2026, 9, 30, 10, 0)):
-            event, _ = service.report(
+            event, _ = intake.report(
                 session,
                 town_a,
-                service.Report(
+                intake.Report(
                     title="节前派遣的事件",
                     category_code="urban_management",
                     region_code="330305001",
@@ -125,10 +125,10 @@ def test_signing_stops_the_ladder_and_a_2027_deadline_is_flagged(
         cal = build_calendar(session)
         users = {u.username: principal_of(u) for u in session.scalars(select(User))}
         with clock.frozen(at(2026, 12, 30, 10, 0)):
-            event, _ = service.report(
+            event, _ = intake.report(
                 session,
                 users["town_a"],
-                service.Report(
+                intake.Report(
                     title="跨年事件", category_code="urban_management", region_code="330305001"
                 ),
                 grid=None,

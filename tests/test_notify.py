@@ -19,7 +19,7 @@ from fengqiao.calendar.service import build_calendar, calendar_cache
 from fengqiao.core import clock
 from fengqiao.core.database import make_sessionmaker
 from fengqiao.core.jobs import JobQueue
-from fengqiao.events import service
+from fengqiao.events import intake, service
 from fengqiao.events.flows import run_worker
 from fengqiao.events.models import Event
 from fengqiao.notify.models import OutboxMessage
@@ -75,10 +75,10 @@ def _dispatch_one(engine: Engine, when: datetime) -> int:
         cal = build_calendar(session)
         town_a = principal_of(session.scalars(select(User).where(User.username == "town_a")).one())
         with clock.frozen(when):
-            event, _ = service.report(
+            event, _ = intake.report(
                 session,
                 town_a,
-                service.Report(
+                intake.Report(
                     title="通知测试", category_code="urban_management", region_code="330305001"
                 ),
                 grid=None,

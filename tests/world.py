@@ -17,6 +17,7 @@ from fengqiao.calendar.service import seed_from_package
 from fengqiao.core.permissions import Role
 from fengqiao.core.revision import bump_revision
 from fengqiao.core.security import hash_password
+from fengqiao.events import intake
 from fengqiao.events import service as events
 from fengqiao.events.admin import seed_defaults
 from fengqiao.events.models import RoutingRule
@@ -209,10 +210,10 @@ def build_world(session: Session, files_dir: Path) -> World:
         reporter = session.get(User, world.users[username])
         assert reporter is not None
         grid = grids[grid_code]
-        event, _ = events.report(
+        event, _ = intake.report(
             session,
             people.principal_of(reporter),
-            events.Report(title=title, category_code="urban_management"),
+            intake.Report(title=title, category_code="urban_management"),
             grid=(grid.id, grid.path),
         )
         world.events[key] = event.id

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,7 +22,7 @@ from fengqiao.core.config import Settings, get_settings
 from fengqiao.core.database import make_engine, make_sessionmaker
 from fengqiao.core.errors import install_error_handlers
 from fengqiao.core.limits import BodySizeLimit
-from fengqiao.events.flows import InProcessRunner, channels_from, reader_from
+from fengqiao.events.flows import InProcessRunner, IntakeWriter, channels_from, reader_from
 from fengqiao.events.service import routing_cache
 from fengqiao.events.views import router as events_router
 from fengqiao.geo.service import GridLocator
@@ -36,7 +37,10 @@ log = logging.getLogger("fengqiao")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
+    url = settings.effective_database_url
+    engine = make_engine(
+        url, **({} if url.startswith("sqlite") else {"pool_size": settings.threads + 4})
+    )
     app = FastAPI(
         title="Fengqiao 枫桥 — 基层社会治理平台",
         version="0.1.0",
@@ -51,10 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.calendar = calendar_cache()
     app.state.routing = routing_cache()
     app.state.reader = reader_from(settings, app.state.calendar.get, app.state.grid_locator.near)
+    app.state.intake_writer = IntakeWriter(engine)
     install_error_handlers(app)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads
         runner = None
         if settings.background == "inprocess":
             runner = InProcessRunner(
@@ -65,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             runner.start()
         yield
+        app.state.intake_writer.stop()
         if runner is not None:
             runner.stop()
 

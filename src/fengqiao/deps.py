@@ -3,16 +3,18 @@ caller recorded for the audit log, and the calling principal."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from fengqiao.core import audit
 from fengqiao.core.config import Settings
 from fengqiao.core.errors import Unauthorized, request_language
 from fengqiao.core.permissions import Principal
+from fengqiao.core.security import token_digest
 from fengqiao.people import service as people
 
 
@@ -21,7 +23,10 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the request. Opened and closed on the event loop, not on a worker
+    thread: a request that held a connection while it waited for a free thread to close
+    its session could leave every thread waiting for a connection."""
     session: Session = request.app.state.sessionmaker()
     audit.set_actor(session, None, request.client.host if request.client else None)
     try:
@@ -41,10 +46,26 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
-    principal = people.principal_for_token(session, _bearer(request))
+async def get_principal(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> Principal:
+    """The caller: from the process's cache when it was read within the last second,
+    else from the database on a worker thread."""
+    token = _bearer(request)
+    principal = people.PRINCIPALS.get(token_digest(token))
+    if principal is None:
+        principal = await run_in_threadpool(_read_principal, session, token)
     audit.set_actor(session, principal, request.client.host if request.client else None)
     return principal
+
+
+def _read_principal(session: Session, token: str) -> Principal:
+    try:
+        return people.principal_for_token(session, token)
+    finally:
+        # The connection goes back before the endpoint, which may wait for a free thread:
+        # requests holding connections while they waited left threads without any.
+        session.commit()
 
 
 def get_language(request: Request) -> str:

@@ -14,12 +14,12 @@ candidates by place and time (in SQL); this module scores and ranks them.
 from __future__ import annotations
 
 import math
-from collections import Counter
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -92,16 +92,29 @@ class _Vector:
     @classmethod
     def of(cls, text: str) -> _Vector:
         compact = "".join(text.split())
-        if len(compact) < 2:
-            grams = Counter([ord(compact)] if compact else [])
-        else:
-            # Two code points (each < 2**21) packed into one integer.
-            grams = Counter((ord(a) << 21) | ord(b) for a, b in pairwise(compact))
-        keys = np.fromiter(grams.keys(), dtype=np.int64, count=len(grams))
-        counts = np.fromiter(grams.values(), dtype=np.float64, count=len(grams))
-        order = np.argsort(keys)
-        weights = 1.0 + np.log(counts[order])
-        return cls(keys[order], weights, float(np.sqrt(weights @ weights)))
+        codes = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        # Two code points (each < 2**21) packed into one integer; a single one stands alone.
+        grams = (codes[:-1] << 21) | codes[1:] if len(codes) >= 2 else codes
+        keys, counts = np.unique(grams, return_counts=True)  # sorted
+        weights = 1.0 + np.log(counts)
+        return cls(keys, weights, float(np.sqrt(weights @ weights)))
+
+    def cosines(self, others: Sequence[_Vector]) -> NDArray[np.float64]:
+        """Cosine to each of `others` at once: their keys looked up in this vector's sorted
+        keys, the products summed per vector."""
+        n = len(others)
+        if not self.norm or n == 0:
+            return np.zeros(n)
+        keys = np.concatenate([o.keys for o in others])
+        weights = np.concatenate([o.weights for o in others])
+        owner = np.repeat(np.arange(n), [len(o.keys) for o in others])
+        at = np.searchsorted(self.keys, keys)
+        at[at == len(self.keys)] = 0
+        hit = self.keys[at] == keys
+        dots = np.bincount(owner[hit], weights[hit] * self.weights[at[hit]], minlength=n)
+        norms = np.array([o.norm for o in others]) * self.norm
+        safe = np.where(norms > 0, norms, 1.0)
+        return np.where(norms > 0, np.minimum(1.0, dots / safe), 0.0)
 
     def cosine(self, other: _Vector) -> float:
         if not self.norm or not other.norm:
@@ -131,12 +144,63 @@ class Fingerprint:
         parts = 0.5 * self.title.cosine(other.title) + 0.5 * self.body.cosine(other.body)
         return max(whole, parts)
 
+    def similarities(self, others: Sequence[Fingerprint]) -> NDArray[np.float64]:
+        """`similarity` to each of `others`, computed together (one pass of array work
+        instead of three per candidate)."""
+        whole = self.whole.cosines([o.whole for o in others])
+        if self.body is None:
+            return whole
+        with_body = [i for i, o in enumerate(others) if o.body is not None]
+        if not with_body:
+            return whole
+        chosen = [others[i] for i in with_body]
+        titles = self.title.cosines([o.title for o in chosen])
+        bodies = self.body.cosines([o.body for o in chosen if o.body is not None])
+        result = whole.copy()
+        result[with_body] = np.maximum(whole[with_body], 0.5 * titles + 0.5 * bodies)
+        return result
+
 
 @lru_cache(maxsize=2048)
 def fingerprint(title: str, text: str) -> Fingerprint:
     """Cached: intake scores each new report against the same recent matters nearby, so
     the fingerprints of those matters are reused from one report to the next."""
     return Fingerprint.of(title, text)
+
+
+class MatterPrints:
+    """Fingerprints of recent matters by id, so that intake reads only the ids of the
+    candidates nearby and fetches the text of those it has not seen (least recently used
+    dropped first; shared by the threads of a process)."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._prints: OrderedDict[int, Fingerprint] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, matter_id: int) -> Fingerprint | None:
+        with self._lock:
+            found = self._prints.get(matter_id)
+            if found is not None:
+                self._prints.move_to_end(matter_id)
+            return found
+
+    def clear(self) -> None:
+        """Forget every matter (after matters were deleted and their ids may be reused)."""
+        with self._lock:
+            self._prints.clear()
+
+    def put(self, matter_id: int, title: str, text: str) -> Fingerprint:
+        found = fingerprint(title, text)
+        with self._lock:
+            self._prints[matter_id] = found
+            self._prints.move_to_end(matter_id)
+            while len(self._prints) > self.size:
+                self._prints.popitem(last=False)
+        return found
+
+
+MATTER_PRINTS = MatterPrints()
 
 
 def duplicate_score(a: HasText, b: HasText) -> float:
@@ -156,13 +220,23 @@ def _distance_m(a: NewMessage, b: DuplicateCandidate) -> float | None:
 class DuplicateFinder:
     """Candidates fingerprinted once, for scoring several new messages against them."""
 
-    def __init__(self, candidates: Iterable[DuplicateCandidate]) -> None:
+    def __init__(
+        self,
+        candidates: Iterable[DuplicateCandidate],
+        prints: Sequence[Fingerprint] | None = None,
+    ) -> None:
+        """`prints`, when the caller has them, are the candidates' fingerprints in order
+        (their texts are then not needed)."""
         self.candidates = list(candidates)
-        self._prints = [fingerprint(c.title, c.text) for c in self.candidates]
+        self._prints = (
+            list(prints)
+            if prints is not None
+            else [fingerprint(c.title, c.text) for c in self.candidates]
+        )
 
     def scores(self, new: HasText) -> list[float]:
         mine = fingerprint(new.title, new.text)
-        return [mine.similarity(p) for p in self._prints]
+        return [float(s) for s in mine.similarities(self._prints)]
 
     def find(
         self,

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from fengqiao.classify import duplicates
-from fengqiao.classify.duplicates import DuplicateCandidate, NewMessage
+from fengqiao.classify.duplicates import MATTER_PRINTS, DuplicateCandidate, NewMessage
 from fengqiao.classify.models import CategoryCorrection
 from fengqiao.core import clock
 from fengqiao.events.models import Event
@@ -112,6 +112,28 @@ def corrections(session: Session) -> list[tuple[str, str, str]]:
     return [(t, x, label) for t, x, label in rows]
 
 
+# Built once: intake runs them for every report. A box around the point (index-friendly;
+# the finder measures the true distance), narrowed to the grids that may hold a point that
+# near when the caller knows them (the (grid, time) index); else the same grid or region.
+_RECENT = (
+    select(Event.id, Event.number, Event.title, Event.lon, Event.lat, Event.reported_at)
+    .where(
+        Event.reported_at >= bindparam("since"),
+        Event.state.not_in(("merged", "rejected")),
+        Event.id != bindparam("own"),
+    )
+    .order_by(Event.reported_at.desc())
+    .limit(DUPLICATE_CANDIDATES)
+)
+_IN_BOX = _RECENT.where(
+    Event.lon.between(bindparam("west"), bindparam("east")),
+    Event.lat.between(bindparam("south"), bindparam("north")),
+)
+_IN_BOX_AND_GRIDS = _IN_BOX.where(Event.grid_id.in_(bindparam("grids", expanding=True)))
+_IN_GRID = _RECENT.where(Event.grid_id == bindparam("grid"))
+_IN_REGION = _RECENT.where(Event.region_path == bindparam("path"))
+
+
 def find_duplicates(
     session: Session,
     event: Event,
@@ -122,50 +144,45 @@ def find_duplicates(
     """Matters reported in the window before this one, within the radius (or in the same
     grid, or region, when it has no position), not closed as merged or rejected, whose text
     scores at least `threshold`; best first. `near_grids`, the grids that may hold a point
-    within the radius, lets the search use the (grid, time) index."""
+    within the radius, lets the search use the (grid, time) index. Texts are read only for
+    candidates whose fingerprint this process has not kept."""
     now = now or clock.now()
-    q = (
-        select(
-            Event.id,
-            Event.number,
-            Event.title,
-            Event.description,
-            Event.lon,
-            Event.lat,
-            Event.reported_at,
-        )
-        .where(
-            Event.reported_at >= now - DUPLICATE_WINDOW,
-            Event.id != event.id,
-            Event.state.not_in(("merged", "rejected")),
-        )
-        .order_by(Event.reported_at.desc())
-        .limit(DUPLICATE_CANDIDATES)
-    )
+    params: dict[str, Any] = {"since": now - DUPLICATE_WINDOW, "own": event.id or 0}
     if event.lon is not None and event.lat is not None:
-        # A box around the point (index-friendly); the finder measures the true distance.
         dlat = DUPLICATE_RADIUS_M / 111_000.0
         dlon = dlat / max(math.cos(math.radians(event.lat)), 0.1)
-        q = q.where(
-            Event.lon.between(event.lon - dlon, event.lon + dlon),
-            Event.lat.between(event.lat - dlat, event.lat + dlat),
-        )
+        params |= {
+            "west": event.lon - dlon,
+            "east": event.lon + dlon,
+            "south": event.lat - dlat,
+            "north": event.lat + dlat,
+        }
+        statement = _IN_BOX
         if near_grids is not None:
-            q = q.where(Event.grid_id.in_(near_grids))
+            statement, params["grids"] = _IN_BOX_AND_GRIDS, list(near_grids)
     elif event.grid_id is not None:
-        q = q.where(Event.grid_id == event.grid_id)
+        statement, params["grid"] = _IN_GRID, event.grid_id
     else:
-        q = q.where(Event.region_path == event.region_path)
+        statement, params["path"] = _IN_REGION, event.region_path
+    connection = session.connection()
+    rows = connection.execute(statement, params).all()
+    if not rows:
+        return []
+    prints = {r.id: p for r in rows if (p := MATTER_PRINTS.get(r.id)) is not None}
+    unseen = [r.id for r in rows if r.id not in prints]
+    if unseen:
+        texts = select(Event.id, Event.title, Event.description).where(Event.id.in_(unseen))
+        for matter_id, title, text in connection.execute(texts):
+            prints[matter_id] = MATTER_PRINTS.put(matter_id, title, text or "")
     candidates = [
-        DuplicateCandidate(
-            r.id, r.number, r.title, r.description or "", None, r.lon, r.lat, r.reported_at
-        )
-        for r in session.execute(q)
+        DuplicateCandidate(r.id, r.number, r.title, "", None, r.lon, r.lat, r.reported_at)
+        for r in rows
     ]
     new = NewMessage(event.title, event.description, None, event.lon, event.lat, now)
+    finder = duplicates.DuplicateFinder(candidates, [prints[r.id] for r in rows])
     near = [
         m
-        for m in duplicates.find_duplicates(new, candidates, threshold, limit=len(candidates))
+        for m in finder.find(new, threshold, limit=len(candidates))
         if m.distance_m is None or m.distance_m <= DUPLICATE_RADIUS_M
     ]
     return [

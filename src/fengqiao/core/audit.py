@@ -23,12 +23,21 @@ def set_actor(session: Session, principal: Principal | None, ip: str | None = No
     session.info["ip"] = ip
 
 
-def _actor(session: Session) -> tuple[int | None, str, str | None]:
-    principal: Principal | None = session.info.get("principal")
-    ip: str | None = session.info.get("ip")
+Actor = tuple[int | None, str, str | None]  # user id, user name, address
+
+
+def actor(principal: Principal | None, ip: str | None, name: str = SYSTEM) -> Actor:
     if principal is None:
-        return None, str(session.info.get("actor_name", SYSTEM)), ip
+        return None, name, ip
     return principal.user_id, principal.username, ip
+
+
+def _actor(session: Session) -> Actor:
+    return actor(
+        session.info.get("principal"),
+        session.info.get("ip"),
+        str(session.info.get("actor_name", SYSTEM)),
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -70,8 +79,8 @@ def _row(session: Session, action: str, obj: Any) -> dict[str, Any] | None:
     # New rows have no identity key yet at this point; their primary key values are set.
     ident = state.identity or tuple(state.mapper.primary_key_from_instance(obj))
     path = getattr(obj, "region_path", None) or getattr(obj, "path", None)
-    return _write_row(
-        session,
+    return entry(
+        _actor(session),
         action,
         cls.__tablename__,
         "/".join(str(i) for i in ident) if ident and None not in ident else None,
@@ -80,15 +89,36 @@ def _row(session: Session, action: str, obj: Any) -> dict[str, Any] | None:
     )
 
 
-def _write_row(
-    session: Session,
+def created(
+    who: Actor,
+    model: type,
+    entity_id: int,
+    region_path: str | None,
+    values: dict[str, Any],
+) -> dict[str, Any]:
+    """The entry of a row inserted by a Core statement (which the flush hook does not
+    see), for the writer to insert with its rows: the same shape the hook records."""
+    secret = set(getattr(model, "__secret_fields__", ())) | set(
+        getattr(model, "__personal_fields__", ())
+    )
+    changes = {
+        k: "***" if k in secret and v is not None else _plain(v)
+        for k, v in values.items()
+        if k not in ("created_at", "updated_at")
+    }
+    entity = str(getattr(model, "__tablename__"))  # noqa: B009 (a mapped class)
+    return entry(who, "create", entity, str(entity_id), region_path, changes)
+
+
+def entry(
+    who: Actor,
     action: str,
     entity: str,
     entity_id: str | None,
     region_path: str | None,
     changes: dict[str, Any],
 ) -> dict[str, Any]:
-    actor_id, actor_name, ip = _actor(session)
+    actor_id, actor_name, ip = who
     return {
         "at": clock.now(),
         "actor_id": actor_id,
@@ -119,7 +149,7 @@ def bulk_updated(
     if session.info.get("audit") is False:
         return
     plain = {k: _plain(v) for k, v in changes.items() if k not in ("created_at", "updated_at")}
-    row = _write_row(session, "update", entity, str(entity_id), region_path, plain)
+    row = entry(_actor(session), "update", entity, str(entity_id), region_path, plain)
     _collect(session, row, (entity, str(entity_id)), update=True)
 
 

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     login_lock_after: int = 10
     login_lock_minutes: int = 15
     max_body_bytes: int = 12 * 1024 * 1024
+    # Worker threads for database work in each server process; the connection pool holds
+    # as many (and a few more for the intake writer and background work), so that a busy
+    # server neither waits for connections nor opens new ones.
+    threads: int = 16
     # The built web console (default: the one built into the package by scripts/setup).
     web_dir: Path | None = None
     max_upload_bytes: int = 10 * 1024 * 1024

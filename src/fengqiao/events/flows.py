@@ -5,17 +5,20 @@ notifications. In the embedded mode a thread in the server runs both; in product
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengqiao.core.config import Settings
 from fengqiao.core.jobs import JobQueue
 from fengqiao.core.revision import RevisionCache
 from fengqiao.core.workcalendar import WorkCalendar
-from fengqiao.events import service
+from fengqiao.events import intake, service
 from fengqiao.notify import service as notify
 
 log = logging.getLogger("fengqiao.flows")
@@ -35,7 +38,7 @@ def reader_from(
     settings: Settings,
     calendar: Callable[[Session], WorkCalendar],
     near_grids: Callable[[Session, float, float, float], list[int]] | None = None,
-) -> service.Reader:
+) -> intake.Reader:
     """Intake's reader: the installed text model, if any."""
     model = None
     folder = settings.effective_classifier_dir
@@ -44,7 +47,7 @@ def reader_from(
 
         model = load_model(folder)
         log.info("text model %s loaded from %s", model.version, folder)
-    return service.Reader(model, settings.duplicate_threshold, calendar, near_grids)
+    return intake.Reader(model, settings.duplicate_threshold, calendar, near_grids)
 
 
 def sweep_all(factory: sessionmaker[Session], calendar: RevisionCache[WorkCalendar]) -> int:
@@ -125,3 +128,69 @@ def run_worker(
             queue.add("deliver", slot=str(slot))
         done += queue.work(handlers, block_ms=int(min(interval, 5) * 1000))
     return done
+
+
+class IntakeWriter:
+    """Group commit for intake: one thread writes every report waiting at that moment in
+    one transaction, so one commit (one flush of the write-ahead log) acknowledges them
+    all. Under light load a batch is one report; under heavy load batches grow, and the
+    commits per second stay within what the disk does. Each caller gets its answer only
+    after the commit."""
+
+    def __init__(self, engine: Engine, max_batch: int = 256) -> None:
+        self.engine, self.max_batch = engine, max_batch
+        self._queue: queue.SimpleQueue[tuple[intake.Intake, Future[intake.Written]] | None]
+        self._queue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, item: intake.Intake) -> intake.Written:
+        answer: Future[intake.Written] = Future()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="fengqiao-intake", daemon=True
+                )
+                self._thread.start()
+            self._queue.put((item, answer))
+        return answer.result()
+
+    def stop(self) -> None:
+        """Write what is waiting, then end the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(None)
+        if thread is not None:
+            thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[intake.Intake, Future[intake.Written]]]) -> None:
+        try:
+            with self.engine.begin() as connection:
+                answers = intake.write(connection, [item for item, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:  # one report's fault must not fail the others
+                for one in batch:
+                    self._write([one])
+            else:
+                batch[0][1].set_exception(exc)
+            return
+        for (_, future), answer in zip(batch, answers, strict=True):
+            future.set_result(answer)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
@@ -233,151 +231,15 @@ def reporter_phone(
     return masked
 
 
-# ---------------------------------------------------------------- intake
+# ---------------------------------------------------------------- after intake
 
 
-@dataclass
-class Report:
-    title: str
-    description: str = ""
-    category_code: str | None = None
-    channel: str = "web"
-    urgency: str = Urgency.normal.value
-    risk_colour: str = "green"
-    lon: float | None = None  # WGS84
-    lat: float | None = None
-    address: str | None = None
-    region_code: str | None = None
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    idempotency_key: str | None = None
-
-
-def _category(routing: Routing, code: str | None) -> None:
+def check_category(routing: Routing, code: str | None) -> None:
     if code is not None and code not in routing.categories:
         raise Invalid("事件类别 {c} 不存在", "Unknown category {c}", c=code)
 
 
-def report(
-    session: Session,
-    principal: Principal,
-    data: Report,
-    *,
-    grid: tuple[int, str] | None,
-    routing: Routing | None = None,
-    reader: Reader | None = None,
-) -> tuple[Event, bool]:
-    """Create a matter, or return the one this idempotency key already made.
-    `grid` is (grid id, grid path) when the position fell inside a grid; `routing` is the
-    cached routing table (read from the database when not given); `reader` reads the text:
-    category suggestions, possible duplicates, and routing by itself when it is sure."""
-    routing = routing or load_routing(session)
-    _category(routing, data.category_code)
-    if grid is not None:
-        grid_id, path = grid
-    elif data.region_code:
-        grid_id = None
-        found = session.scalar(select(Region.path).where(Region.code == data.region_code))
-        if found is None:
-            raise Invalid("区划代码 {c} 不存在", "Unknown region code {c}", c=data.region_code)
-        path = found
-    elif data.lon is not None:
-        raise Invalid(
-            "该位置不在任何网格内，请填写所属区划", "The position is in no grid; give a region"
-        )
-    else:
-        raise Invalid("请提供位置（经纬度）或所属区划", "Give a position or a region")
-    now = clock.now()
-    event = Event(
-        number=f"tmp-{uuid.uuid4().hex[:28]}",  # the real number needs the id
-        idempotency_key=data.idempotency_key,
-        title=data.title.strip(),
-        description=data.description.strip(),
-        category_code=data.category_code,
-        channel=data.channel,
-        urgency=data.urgency,
-        risk_colour=data.risk_colour,
-        state=S.reported.value,
-        level=min(max(path_level(path), TOWNSHIP), COUNTY),
-        lon=data.lon,
-        lat=data.lat,
-        address=data.address,
-        grid_id=grid_id,
-        region_path=path,
-        reporter_id=principal.user_id,
-        reporter_name=data.reporter_name or principal.display_name,
-        reporter_phone=data.reporter_phone,
-        reported_at=now,
-        supervision=0,
-    )
-    suggestions = None
-    if reader is not None and reader.model is not None and data.category_code is None:
-        suggestions = classify.suggest_categories(
-            reader.model, routing.names, event.title, event.description
-        )
-        event.category_suggestions = suggestions.as_dict()
-        event.category_code = suggestions.sure
-    event.suggestion = suggest_route(routing, event)
-    session.add(event)
-    try:
-        session.flush()
-    except IntegrityError:
-        # The idempotency key made a matter already (a retry, or a concurrent request
-        # that won the race): answer with that matter. The unique index decides.
-        session.rollback()
-        existing = session.scalar(
-            select(Event).where(Event.idempotency_key == data.idempotency_key)
-        )
-        if existing is None:
-            raise
-        return _same_reporter(existing, principal), False
-    event.number = f"FQ{now.astimezone(ZONE):%Y%m%d}{event.id:07d}"
-    entry = _entry(
-        session,
-        event,
-        principal,
-        "report",
-        None,
-        S.reported,
-        None,
-        {"channel": data.channel, "route": event.suggestion},
-    )
-    _notify(
-        session, event, entry, "event.reported", [f"dispatchers:{ancestor_at(path, event.level)}"]
-    )
-    if reader is not None:
-        near = None
-        if reader.near_grids is not None and data.lon is not None and data.lat is not None:
-            near = reader.near_grids(session, data.lon, data.lat, classify.DUPLICATE_RADIUS_M)
-        event.possible_duplicates = classify.find_duplicates(
-            session, event, reader.duplicate_threshold, now, near
-        )
-        # Sure of the category, a unit to send it to, and not a repeat: it routes itself.
-        if (
-            suggestions is not None
-            and suggestions.sure
-            and (event.suggestion or {}).get("unit_id")
-            and not event.possible_duplicates
-        ):
-            _route_by_model(session, reader.calendar(session), event, suggestions)
-    session.commit()
-    return event, True
-
-
-@dataclass
-class Reader:
-    """What intake reads each report with: the text model (None when none is installed),
-    the similarity from which a nearby matter is a possible duplicate, and the working
-    calendar for routing."""
-
-    model: classify.CategoryModel | None
-    duplicate_threshold: float
-    calendar: Callable[[Session], WorkCalendar]
-    # (session, lon, lat, metres) → ids of the grids that may hold a point that near
-    near_grids: Callable[[Session, float, float, float], list[int]] | None = None
-
-
-def _route_by_model(
+def route_by_model(
     session: Session, cal: WorkCalendar, event: Event, suggestions: classify.CategorySuggestions
 ) -> None:
     """Accept and dispatch as the system, saying which model decided and how sure it was."""
@@ -419,12 +281,6 @@ def visible_duplicates(
         )
     )
     return [d for d in found if d["id"] in ids]
-
-
-def _same_reporter(event: Event, principal: Principal) -> Event:
-    if event.reporter_id != principal.user_id:
-        raise Conflict("该幂等键已被其他用户使用", "This idempotency key belongs to another user")
-    return event
 
 
 # ---------------------------------------------------------------- routing
@@ -720,7 +576,7 @@ def _accept(
     e.accepted_at = clock.now()
     if data.get("category_code"):
         routing = load_routing(session)
-        _category(routing, data["category_code"])
+        check_category(routing, data["category_code"])
         e.category_code = data["category_code"]
         e.suggestion = suggest_route(routing, e)
         classify.record_correction(
@@ -1129,7 +985,7 @@ def sweep(session: Session, cal: WorkCalendar, limit: int = 1000) -> int:
             key=f"e{r.id}.{r.version}.{action}",
             recipients=recipients,
             event_id=r.id,
-            payload=_message(r.id, r.number, r.title, to_state.value, action),
+            payload=message(r.id, r.number, r.title, to_state.value, action),
         )
     versions = {r.id: r.version for r in due}
     paths = {r.id: r.region_path for r in due}
@@ -1204,11 +1060,11 @@ def _notify(
         key=f"e{event.id}.{event.version}.{entry.action}",
         recipients=recipients,
         event_id=event.id,
-        payload=_message(event.id, event.number, event.title, event.state, entry.action),
+        payload=message(event.id, event.number, event.title, event.state, entry.action),
     )
 
 
-def _message(event_id: int, number: str, title: str, state: str, action: str) -> dict[str, Any]:
+def message(event_id: int, number: str, title: str, state: str, action: str) -> dict[str, Any]:
     return {
         "event_id": event_id,
         "number": number,

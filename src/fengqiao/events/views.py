@@ -12,7 +12,7 @@ from fengqiao.core import clock
 from fengqiao.core.permissions import Principal
 from fengqiao.core.security import mask_phone
 from fengqiao.deps import PrincipalDep, SessionDep, SettingsDep
-from fengqiao.events import admin, service
+from fengqiao.events import admin, intake, service
 from fengqiao.events.enums import STATE_ZH, EventState, Urgency
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.schemas import (
@@ -120,44 +120,53 @@ def attachment_out(row: Attachment) -> AttachmentOut:
 
 
 @router.post("/api/events", response_model=EventOut, summary="上报事件（幂等）")
-def report(
+async def report(
     body: ReportIn,
     request: Request,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> EventOut:
-    lon = lat = None
-    grid = ref = None
-    if body.lon is not None and body.lat is not None:
-        lon, lat = to_wgs84(body.lon, body.lat, body.crs)
-        ref = request.app.state.grid_locator.locate(session, lon, lat)
-        grid = (ref.id, ref.path) if ref else None
-    data = service.Report(
-        title=body.title,
-        description=body.description,
-        category_code=body.category_code,
-        channel=body.channel.value,
-        urgency=body.urgency.value,
-        risk_colour=body.risk_colour.value,
-        lon=lon,
-        lat=lat,
-        address=body.address,
-        region_code=body.region_code,
-        reporter_name=body.reporter_name,
-        reporter_phone=body.reporter_phone,
-        idempotency_key=body.idempotency_key,
-    )
-    event, created = service.report(
-        session,
-        principal,
-        data,
-        grid=grid,
-        routing=request.app.state.routing.get(session),
-        reader=request.app.state.reader,
-    )
+    def work() -> tuple[EventOut, bool]:
+        lon = lat = None
+        grid = ref = None
+        if body.lon is not None and body.lat is not None:
+            lon, lat = to_wgs84(body.lon, body.lat, body.crs)
+            ref = request.app.state.grid_locator.locate(session, lon, lat)
+            grid = (ref.id, ref.path) if ref else None
+        data = intake.Report(
+            title=body.title,
+            description=body.description,
+            category_code=body.category_code,
+            channel=body.channel.value,
+            urgency=body.urgency.value,
+            risk_colour=body.risk_colour.value,
+            lon=lon,
+            lat=lat,
+            address=body.address,
+            region_code=body.region_code,
+            reporter_name=body.reporter_name,
+            reporter_phone=body.reporter_phone,
+            idempotency_key=body.idempotency_key,
+        )
+        event, created = intake.report(
+            session,
+            principal,
+            data,
+            grid=grid,
+            routing=request.app.state.routing.get(session),
+            reader=request.app.state.reader,
+            writer=request.app.state.intake_writer,
+        )
+        out = event_out(session, principal, event, grids={ref.id: ref.code} if ref else None)
+        session.commit()  # the connection goes back here, on this thread
+        return out, created
+
+    # One hop to a worker thread for all the database work (intake may wait there for
+    # the writer's commit); the answer is serialised on the event loop.
+    out, created = await run_in_threadpool(work)
     response.status_code = 201 if created else 200
-    return event_out(session, principal, event, grids={ref.id: ref.code} if ref else None)
+    return out
 
 
 @router.get("/api/events", response_model=EventPage, summary="事件列表与检索")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, event, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, UOWTransaction, joinedload
 
 from fengqiao.core import audit, clock
 from fengqiao.core.config import Settings
@@ -137,13 +139,62 @@ def logout(session: Session, principal: Principal) -> None:
     session.commit()
 
 
+class PrincipalCache:
+    """Callers by token, so that a request does not read its caller from the database each
+    time: an entry is read again after `ttl` seconds, and every entry is dropped when this
+    process commits a change to sessions, users or roles. A logout or a deactivation
+    therefore holds at once here and within `ttl` seconds in the other server processes."""
+
+    def __init__(self, ttl: float = 1.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[Principal, datetime, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Principal | None:
+        found = self._entries.get(digest)
+        if found is None:
+            return None
+        principal, expires_at, read_at = found
+        if time.monotonic() - read_at >= self.ttl or expires_at <= clock.now():
+            return None
+        return principal
+
+    def put(self, digest: str, principal: Principal, expires_at: datetime) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries = {k: v for k, v in self._entries.items() if now - v[2] < self.ttl}
+            self._entries[digest] = (principal, expires_at, now)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries = {}
+
+
+PRINCIPALS = PrincipalCache()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_account_changes(session: Session, _ctx: UOWTransaction) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(o, AuthSession | User | UserRole) for o in changed):
+        session.info["accounts_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_callers(session: Session) -> None:
+    if session.info.pop("accounts_changed", False):
+        PRINCIPALS.clear()
+
+
 def principal_for_token(session: Session, token: str) -> Principal:
+    digest = token_digest(token)
     now = clock.now()
     row = (
         session.execute(
             select(AuthSession, User)
             .join(User, User.id == AuthSession.user_id)
-            .where(AuthSession.access_hash == token_digest(token))
+            .where(AuthSession.access_hash == digest)
             .options(joinedload(User.roles))  # one query for the caller and their roles
         )
         .unique()
@@ -154,7 +205,9 @@ def principal_for_token(session: Session, token: str) -> Principal:
     auth, user = row
     if auth.revoked_at is not None or auth.access_expires_at <= now or not user.is_active:
         raise Unauthorized("登录已失效，请重新登录", "Session expired; please log in again")
-    return principal_of(user, session_id=auth.id)
+    principal = principal_of(user, session_id=auth.id)
+    PRINCIPALS.put(digest, principal, auth.access_expires_at)
+    return principal
 
 
 def principal_of(user: User, session_id: int | None = None) -> Principal:

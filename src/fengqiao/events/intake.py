@@ -1,0 +1,368 @@
+"""Intake: every channel's report becomes a matter here (or finds the one its idempotency
+key already made).
+
+A report is read first (its place, its category suggestions, its route and possible
+duplicates: `prepare`), then written with Core statements (`write`): the matter, its first
+timeline entry, the dispatchers' notification and the audit entry. `write` takes many
+reports at once, so that the server's intake writer (events/flows.py) can acknowledge all
+the reports waiting at one moment with one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from fengqiao.classify import flows as classify
+from fengqiao.classify.duplicates import MATTER_PRINTS
+from fengqiao.core import audit, clock
+from fengqiao.core.errors import Conflict, Invalid
+from fengqiao.core.levels import COUNTY, TOWNSHIP, ancestor_at, path_level
+from fengqiao.core.models import AuditLog
+from fengqiao.core.permissions import Principal
+from fengqiao.core.workcalendar import WorkCalendar
+from fengqiao.events import service
+from fengqiao.events.enums import EventState, Urgency
+from fengqiao.events.models import Event, TimelineEntry
+from fengqiao.geo.models import Region
+from fengqiao.notify import service as notify
+from fengqiao.notify.models import OutboxMessage
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class Report:
+    title: str
+    description: str = ""
+    category_code: str | None = None
+    channel: str = "web"
+    urgency: str = Urgency.normal.value
+    risk_colour: str = "green"
+    lon: float | None = None  # WGS84
+    lat: float | None = None
+    address: str | None = None
+    region_code: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass
+class Reader:
+    """What intake reads each report with: the text model (None when none is installed),
+    the similarity from which a nearby matter is a possible duplicate, and the working
+    calendar for routing."""
+
+    model: classify.CategoryModel | None
+    duplicate_threshold: float
+    calendar: Callable[[Session], WorkCalendar]
+    # (session, lon, lat, metres) → ids of the grids that may hold a point that near
+    near_grids: Callable[[Session, float, float, float], list[int]] | None = None
+
+
+@dataclass
+class Intake:
+    """A report read and ready to write: the matter (every column but its id and number),
+    who reported it, and the model's suggestions when it may route itself."""
+
+    event: Event
+    principal: Principal
+    ip: str | None
+    routes_itself: classify.CategorySuggestions | None = None
+
+
+@dataclass(frozen=True)
+class Written:
+    id: int
+    number: str
+    created: bool  # False: the idempotency key had made this matter already
+    reporter_id: int | None
+
+
+# Takes intakes to the database and answers once they are committed.
+Writer = Callable[[Intake], Written]
+
+
+def prepare(
+    session: Session,
+    principal: Principal,
+    data: Report,
+    *,
+    grid: tuple[int, str] | None,
+    routing: service.Routing,
+    reader: Reader | None,
+    ip: str | None,
+) -> Intake:
+    """Read a report: its place (`grid` is (grid id, grid path) when the position fell in
+    a grid), the model's categories, the route and the possible duplicates. Writes
+    nothing."""
+    service.check_category(routing, data.category_code)
+    if grid is not None:
+        grid_id, path = grid
+    elif data.region_code:
+        grid_id = None
+        found = session.scalar(select(Region.path).where(Region.code == data.region_code))
+        if found is None:
+            raise Invalid("区划代码 {c} 不存在", "Unknown region code {c}", c=data.region_code)
+        path = found
+    elif data.lon is not None:
+        raise Invalid(
+            "该位置不在任何网格内，请填写所属区划", "The position is in no grid; give a region"
+        )
+    else:
+        raise Invalid("请提供位置（经纬度）或所属区划", "Give a position or a region")
+    now = clock.now()
+    # Every column given, so that many matters go in one INSERT with the same columns.
+    event = Event(
+        idempotency_key=data.idempotency_key,
+        title=data.title.strip(),
+        description=data.description.strip(),
+        category_code=data.category_code,
+        channel=data.channel,
+        urgency=data.urgency,
+        risk_colour=data.risk_colour,
+        state=EventState.reported.value,
+        level=min(max(path_level(path), TOWNSHIP), COUNTY),
+        version=1,
+        lon=data.lon,
+        lat=data.lat,
+        address=data.address,
+        grid_id=grid_id,
+        region_path=path,
+        reporter_id=principal.user_id,
+        reporter_name=data.reporter_name or principal.display_name,
+        reporter_phone=data.reporter_phone,
+        reported_at=now,
+        due_flagged=False,
+        supervision=0,
+        dispatch_count=0,
+        return_count=0,
+        rework_count=0,
+        reopen_count=0,
+        self_resolved=False,
+        created_at=now,
+        updated_at=now,
+    )
+    suggestions = None
+    if reader is not None and reader.model is not None and data.category_code is None:
+        suggestions = classify.suggest_categories(
+            reader.model, routing.names, event.title, event.description
+        )
+        event.category_suggestions = suggestions.as_dict()
+        event.category_code = suggestions.sure
+    event.suggestion = service.suggest_route(routing, event)
+    if reader is not None:
+        near = None
+        if reader.near_grids is not None and data.lon is not None and data.lat is not None:
+            near = reader.near_grids(session, data.lon, data.lat, classify.DUPLICATE_RADIUS_M)
+        event.possible_duplicates = classify.find_duplicates(
+            session, event, reader.duplicate_threshold, now, near
+        )
+    # Sure of the category, a unit to send it to, and not a repeat: it routes itself.
+    sure = (
+        suggestions is not None
+        and suggestions.sure
+        and (event.suggestion or {}).get("unit_id")
+        and not event.possible_duplicates
+    )
+    return Intake(event, principal, ip, suggestions if sure else None)
+
+
+def _number(event: Event, matter_id: int) -> str:
+    return f"FQ{event.reported_at.astimezone(ZONE):%Y%m%d}{matter_id:07d}"
+
+
+def _insert(
+    connection: Connection,
+    table: Table,
+    intakes: Sequence[Intake],
+    rows: dict[int, dict[str, Any]],
+) -> set[int]:
+    """Insert the rows (by intake index), giving each its id and number; the ids of those
+    inserted (a row whose key is taken is skipped)."""
+    if connection.dialect.name == "postgresql":
+        # Ids taken first, so that each matter is written once with its final number.
+        ids = connection.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('event', 'id')) FROM generate_series(1, :n)"
+            ),
+            {"n": len(rows)},
+        ).all()
+        for (i, row), matter_id in zip(rows.items(), ids, strict=True):
+            row["id"], row["number"] = matter_id, _number(intakes[i].event, matter_id)
+        return set(
+            connection.scalars(
+                postgresql.insert(table)
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(table.c.id),
+                list(rows.values()),
+            )
+        )
+    # SQLite hands out ids on insert: a placeholder number, then the real one.
+    for row in rows.values():
+        row["number"] = f"tmp-{uuid.uuid4().hex[:28]}"
+    inserted = connection.execute(
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.number, table.c.id),
+        list(rows.values()),
+    )
+    by_placeholder = {number: matter_id for number, matter_id in inserted}
+    numbered = []
+    for i, row in rows.items():
+        matter_id = by_placeholder.get(row["number"])
+        row["id"] = matter_id
+        if matter_id is not None:
+            row["number"] = _number(intakes[i].event, matter_id)
+            numbered.append({"b_id": matter_id, "b_number": row["number"]})
+    if numbered:
+        connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(number=bindparam("b_number")),
+            numbered,
+        )
+    return {row["id"] for row in rows.values() if row["id"] is not None}
+
+
+def write(connection: Connection, intakes: Sequence[Intake]) -> list[Written]:
+    """Insert the matters of these intakes with what goes with each, in the caller's
+    transaction; one answer per intake, in order. An idempotency key that made a matter
+    already (in an earlier transaction, a concurrent one, or earlier in this batch) answers
+    with that matter; the unique index decides."""
+    table = cast(Table, Event.__table__)
+    columns = [c.key for c in table.columns if c.key not in ("id", "number")]
+    first: dict[str, int] = {}  # idempotency key → the first intake in the batch with it
+    rows: dict[int, dict[str, Any]] = {}
+    for i, intake in enumerate(intakes):
+        key = intake.event.idempotency_key
+        if key is not None:
+            if key in first:
+                continue
+            first[key] = i
+        rows[i] = {c: getattr(intake.event, c) for c in columns}
+    made = _insert(connection, table, intakes, rows)
+    answers: dict[int, Written] = {
+        i: Written(row["id"], row["number"], True, row["reporter_id"])
+        for i, row in rows.items()
+        if row["id"] in made
+    }
+    taken = {intakes[i].event.idempotency_key for i in rows if i not in answers}
+    earlier = (
+        {
+            key: Written(matter_id, number, False, reporter_id)
+            for key, matter_id, number, reporter_id in connection.execute(
+                select(
+                    table.c.idempotency_key, table.c.id, table.c.number, table.c.reporter_id
+                ).where(table.c.idempotency_key.in_(taken))
+            )
+        }
+        if taken
+        else {}
+    )
+    result: list[Written] = []
+    for i, intake in enumerate(intakes):
+        if i in answers:
+            result.append(answers[i])
+            continue
+        key = cast(str, intake.event.idempotency_key)
+        leader = answers.get(first[key])
+        found = (
+            earlier.get(key)
+            if leader is None
+            else Written(leader.id, leader.number, False, leader.reporter_id)
+        )
+        if found is None:  # cannot happen: the key's row blocked ours
+            raise RuntimeError(f"idempotency key {key} conflicted but no matter has it")
+        result.append(found)
+
+    timeline, outbox, audit_rows = [], [], []
+    for i, answer in answers.items():
+        event, principal = intakes[i].event, intakes[i].principal
+        timeline.append(
+            {
+                "event_id": answer.id,
+                "at": event.reported_at,
+                "actor_id": principal.user_id,
+                "actor_name": principal.display_name,
+                "action": "report",
+                "from_state": None,
+                "to_state": EventState.reported.value,
+                "reason": None,
+                "detail": {"channel": event.channel, "route": event.suggestion},
+            }
+        )
+        outbox.extend(
+            notify.outbox_rows(
+                topic="event.reported",
+                key=f"e{answer.id}.1.report",
+                recipients=[f"dispatchers:{ancestor_at(event.region_path, event.level)}"],
+                event_id=answer.id,
+                payload=service.message(
+                    answer.id, answer.number, event.title, event.state, "report"
+                ),
+            )
+        )
+        who = audit.actor(principal, intakes[i].ip)
+        audit_rows.append(audit.created(who, Event, answer.id, event.region_path, rows[i]))
+    if answers:
+        connection.execute(insert(TimelineEntry), timeline)
+        connection.execute(insert(OutboxMessage), outbox)
+        connection.execute(insert(AuditLog), audit_rows)
+    return result
+
+
+def report(
+    session: Session,
+    principal: Principal,
+    data: Report,
+    *,
+    grid: tuple[int, str] | None,
+    routing: service.Routing | None = None,
+    reader: Reader | None = None,
+    writer: Writer | None = None,
+) -> tuple[Event, bool]:
+    """Create a matter, or return the one this idempotency key already made. `routing` is
+    the cached routing table (read from the database when not given); `reader` reads the
+    text; `writer` writes the matter (by default in this session's transaction). A matter
+    the model may route by itself is then accepted and dispatched by the system."""
+    routing = routing or service.load_routing(session)
+    intake = prepare(
+        session,
+        principal,
+        data,
+        grid=grid,
+        routing=routing,
+        reader=reader,
+        ip=session.info.get("ip"),
+    )
+    if writer is None:
+        written = write(session.connection(), [intake])[0]
+        session.commit()
+    else:
+        session.commit()  # the reads are done: the connection goes back while the writer writes
+        written = writer(intake)
+    if not written.created:
+        existing = session.get(Event, written.id)
+        assert existing is not None
+        if existing.reporter_id != principal.user_id:
+            raise Conflict(
+                "该幂等键已被其他用户使用", "This idempotency key belongs to another user"
+            )
+        return existing, False
+    event = intake.event
+    event.id, event.number = written.id, written.number
+    MATTER_PRINTS.put(event.id, event.title, event.description)
+    if intake.routes_itself is not None and reader is not None:
+        event = cast(Event, session.get(Event, written.id))
+        service.route_by_model(session, reader.calendar(session), event, intake.routes_itself)
+        session.commit()
+    return event, True

@@ -1,0 +1,135 @@
+"""Intake written in batches: many reports in one transaction, each with its timeline entry,
+notification and audit entry; repeated keys answered with the first matter; one bad report
+never fails the others in its batch."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from fengqiao.core.database import make_sessionmaker
+from fengqiao.core.models import AuditLog
+from fengqiao.events import intake, service
+from fengqiao.events.flows import IntakeWriter
+from fengqiao.events.models import Event, TimelineEntry
+from fengqiao.notify.models import OutboxMessage
+from fengqiao.people.models import User
+from fengqiao.people.service import principal_of
+from tests.world import World
+
+
+def _prepare(engine: Engine, username: str, report: intake.Report) -> intake.Intake:
+    with make_sessionmaker(engine)() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return intake.prepare(
+            session,
+            principal_of(user),
+            report,
+            grid=None,
+            routing=service.load_routing(session),
+            reader=None,
+            ip="10.0.0.7",
+        )
+
+
+def _count(session: Any, model: type, **where: Any) -> int:
+    q = select(func.count()).select_from(model)
+    for key, value in where.items():
+        q = q.where(getattr(model, key) == value)
+    return int(session.scalar(q) or 0)
+
+
+def test_a_batch_writes_each_matter_once_with_what_goes_with_it(
+    engine: Engine, world: World
+) -> None:
+    region = "330305001"
+    first = _prepare(
+        engine,
+        "worker_a",
+        intake.Report(
+            title="路灯不亮",
+            region_code=region,
+            reporter_phone="13812345678",
+            idempotency_key="batch-key-1-0123456789",
+        ),
+    )
+    second = _prepare(engine, "worker_a", intake.Report(title="井盖松动", region_code=region))
+    again = _prepare(
+        engine,
+        "worker_a",
+        intake.Report(
+            title="路灯不亮", region_code=region, idempotency_key="batch-key-1-0123456789"
+        ),
+    )
+    with engine.begin() as connection:
+        answers = intake.write(connection, [first, second, again])
+    assert [a.created for a in answers] == [True, True, False]
+    assert answers[2].id == answers[0].id and answers[2].number == answers[0].number
+    assert answers[0].id != answers[1].id
+
+    with make_sessionmaker(engine)() as session:
+        for answer in answers[:2]:
+            event = session.get(Event, answer.id)
+            assert event is not None and event.number == answer.number
+            assert event.number.startswith("FQ") and event.number.endswith(f"{answer.id:07d}")
+            assert event.state == "reported" and event.version == 1
+            assert _count(session, TimelineEntry, event_id=answer.id) == 1
+            assert _count(session, OutboxMessage, event_id=answer.id) == 1
+            entries = session.scalars(
+                select(AuditLog).where(
+                    AuditLog.entity == "event", AuditLog.entity_id == str(answer.id)
+                )
+            ).all()
+            assert len(entries) == 1 and entries[0].action == "create"
+            assert entries[0].actor_name == "worker_a" and entries[0].ip == "10.0.0.7"
+        # The phone is personal data: the audit entry says it was set, not what it is.
+        entry = session.scalar(
+            select(AuditLog).where(
+                AuditLog.entity == "event", AuditLog.entity_id == str(answers[0].id)
+            )
+        )
+        assert entry is not None and entry.detail["changes"]["reporter_phone"] == "***"
+        assert _count(session, Event, title="路灯不亮") == 1
+
+
+def test_one_bad_report_does_not_fail_the_others_in_its_batch(engine: Engine, world: World) -> None:
+    good = _prepare(engine, "worker_a", intake.Report(title="占道经营", region_code="330305001"))
+    bad = _prepare(engine, "worker_a", intake.Report(title="噪音扰民", region_code="330305001"))
+    bad.event.grid_id = 999_999  # no such grid: the foreign key refuses the row
+    with make_sessionmaker(engine)() as session:
+        entries_before = _count(session, TimelineEntry)
+        audit_before = _count(session, AuditLog, entity="event")
+    writer = IntakeWriter(engine)
+    batch: list[tuple[intake.Intake, Future[intake.Written]]] = [
+        (good, Future()),
+        (bad, Future()),
+    ]
+    writer._write(batch)  # the batch the writer's thread would take
+    assert batch[0][1].result().created
+    assert batch[1][1].exception() is not None
+    with make_sessionmaker(engine)() as session:
+        assert _count(session, Event, title="占道经营") == 1
+        assert _count(session, Event, title="噪音扰民") == 0
+        # Nothing of the refused report was left behind.
+        assert _count(session, TimelineEntry) == entries_before + 1
+        assert _count(session, AuditLog, entity="event") == audit_before + 1
+
+
+def test_the_writer_answers_each_caller_after_its_commit(engine: Engine, world: World) -> None:
+    writer = IntakeWriter(engine)
+    try:
+        made = [
+            writer(
+                _prepare(engine, "head_a", intake.Report(title=f"积水{i}", region_code="330305001"))
+            )
+            for i in range(3)
+        ]
+    finally:
+        writer.stop()
+    assert all(w.created for w in made) and len({w.id for w in made}) == 3
+    with make_sessionmaker(engine)() as session:
+        for w in made:
+            assert session.get(Event, w.id) is not None
