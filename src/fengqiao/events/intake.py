@@ -333,7 +333,9 @@ def report(
     """Create a matter, or return the one this idempotency key already made. `routing` is
     the cached routing table (read from the database when not given); `reader` reads the
     text; `writer` writes the matter (by default in this session's transaction). A matter
-    the model may route by itself is then accepted and dispatched by the system."""
+    the model may route by itself is then accepted and dispatched by the system. The matter
+    returned is loaded in `session`, except when the writer wrote it and nothing followed:
+    then it is the values written, not attached to any session."""
     routing = routing or service.load_routing(session)
     intake = prepare(
         session,
@@ -358,11 +360,15 @@ def report(
                 "该幂等键已被其他用户使用", "This idempotency key belongs to another user"
             )
         return existing, False
+    MATTER_PRINTS.put(written.id, intake.event.title, intake.event.description)
+    if writer is None or intake.routes_itself is not None:
+        event = cast(Event, session.get(Event, written.id))
+        if intake.routes_itself is not None and reader is not None:
+            cal = reader.calendar(session)
+            service.route_by_model(session, cal, event, intake.routes_itself)
+            session.commit()
+        return event, True
+    # Written by the writer as it stands: the values written serve the answer, unread.
     event = intake.event
     event.id, event.number = written.id, written.number
-    MATTER_PRINTS.put(event.id, event.title, event.description)
-    if intake.routes_itself is not None and reader is not None:
-        event = cast(Event, session.get(Event, written.id))
-        service.route_by_model(session, reader.calendar(session), event, intake.routes_itself)
-        session.commit()
     return event, True
