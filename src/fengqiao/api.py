@@ -37,10 +37,8 @@ log = logging.getLogger("fengqiao")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.effective_database_url
-    engine = make_engine(
-        url, **({} if url.startswith("sqlite") else {"pool_size": settings.threads + 4})
-    )
+    # The threads, the intake writer, background work and a spare: none waits for another.
+    engine = make_engine(settings.effective_database_url, pool_size=settings.threads + 4)
     app = FastAPI(
         title="Fengqiao 枫桥 — 基层社会治理平台",
         version="0.1.0",

@@ -12,6 +12,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from fengqiao.core import clock
+from fengqiao.core.database import Base
 from fengqiao.core.models import AuditLog
 from fengqiao.core.permissions import Principal
 
@@ -91,7 +92,7 @@ def _row(session: Session, action: str, obj: Any) -> dict[str, Any] | None:
 
 def created(
     who: Actor,
-    model: type,
+    model: type[Base],
     entity_id: int,
     region_path: str | None,
     values: dict[str, Any],
@@ -106,8 +107,7 @@ def created(
         for k, v in values.items()
         if k not in ("created_at", "updated_at")
     }
-    entity = str(getattr(model, "__tablename__"))  # noqa: B009 (a mapped class)
-    return entry(who, "create", entity, str(entity_id), region_path, changes)
+    return entry(who, "create", model.__tablename__, str(entity_id), region_path, changes)
 
 
 def entry(

@@ -74,14 +74,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, pool_size: int = 10, **kwargs: Any) -> Engine:
+    """`pool_size`: connections kept open on a server database (SQLite opens its own)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_size", pool_size)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    return create_engine(url, pool_size=pool_size, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
