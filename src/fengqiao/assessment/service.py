@@ -189,6 +189,17 @@ def _seconds(session: Session, later: Any, earlier: Any) -> Any:
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
+def region_path(session: Session, principal: Principal, code: str) -> str:
+    """The path of a region or grid the caller's figures may be narrowed to: one within
+    their jurisdiction, or one above it (whose figures are then theirs)."""
+    place = find_place(session, code=code)
+    if place is None or not (
+        principal.covers(place.path) or (principal.scope_path or "").startswith(place.path)
+    ):
+        raise NotFound("行政区划", "region")
+    return place.path
+
+
 def indicators(
     session: Session,
     principal: Principal,

@@ -4,12 +4,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from fengqiao.assessment import service
-from fengqiao.core.errors import NotFound
 from fengqiao.deps import PrincipalDep, SessionDep
-from fengqiao.geo.models import Grid, Region
 
 router = APIRouter(tags=["assessment 考评"])
 
@@ -23,15 +20,7 @@ def indicators(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> dict[str, Any]:
-    path = None
-    if region:
-        path = session.scalar(select(Region.path).where(Region.code == region)) or session.scalar(
-            select(Grid.path).where(Grid.code == region)
-        )
-        if path is None or not (
-            principal.covers(path) or (principal.scope_path or "").startswith(path)
-        ):
-            raise NotFound("行政区划", "region")
+    path = service.region_path(session, principal, region) if region else None
     return service.indicators(
         session, principal, region_path=path, unit_id=unit_id, start=start, end=end
     ).as_dict()

@@ -56,7 +56,8 @@ from fengqiao.events.models import (
     RoutingRule,
     TimelineEntry,
 )
-from fengqiao.geo.models import Grid, Region
+from fengqiao.geo.models import Grid
+from fengqiao.geo.service import find_place
 from fengqiao.notify import service as notify
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.people.models import Unit
@@ -141,12 +142,10 @@ def _filtered(session: Session, principal: Principal, f: EventFilter) -> Select[
     if f.level is not None:
         stmt = stmt.where(Event.level == f.level)
     if f.region_code:
-        path = session.scalar(
-            select(Region.path).where(Region.code == f.region_code)
-        ) or session.scalar(select(Grid.path).where(Grid.code == f.region_code))
-        if path is None:
+        place = find_place(session, code=f.region_code)
+        if place is None:
             raise NotFound("行政区划", "region")
-        stmt = stmt.where(within(Event.region_path, path))
+        stmt = stmt.where(within(Event.region_path, place.path))
     if f.unit_id is not None:
         stmt = stmt.where(Event.unit_id == f.unit_id)
     if f.overdue is not None:

@@ -26,6 +26,7 @@ from fengqiao.core.security import (
     verify_password,
 )
 from fengqiao.geo.models import Grid, Region
+from fengqiao.geo.service import find_place
 from fengqiao.people.models import AuthSession, GridMember, LoginThrottle, Unit, User, UserRole
 
 # ---------------------------------------------------------------- login
@@ -227,12 +228,10 @@ def principal_of(user: User, session_id: int | None = None) -> Principal:
 
 def jurisdiction_path(session: Session, code: str) -> str:
     """The path of a region code or a grid code."""
-    path = session.scalar(select(Region.path).where(Region.code == code))
-    if path is None:
-        path = session.scalar(select(Grid.path).where(Grid.code == code))
-    if path is None:
+    place = find_place(session, code=code)
+    if place is None:
         raise Invalid("辖区代码 {c} 不存在", "Unknown region or grid code {c}", c=code)
-    return path
+    return place.path
 
 
 def jurisdiction_name(session: Session, path: str | None) -> str | None:
