@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from fengqiao.calendar.service import calendar_cache
 from fengqiao.core.database import make_sessionmaker
 from fengqiao.core.models import AuditLog
 from fengqiao.events import intake, service
@@ -17,10 +18,12 @@ from fengqiao.events.models import Event, TimelineEntry
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.people.models import User
 from fengqiao.people.service import principal_of
-from tests.world import World
+from tests.world import COMM_A1, COMM_B1, World
 
 
-def _prepare(engine: Engine, username: str, report: intake.Report) -> intake.Intake:
+def _prepare(
+    engine: Engine, username: str, report: intake.Report, reader: intake.Reader | None = None
+) -> intake.Intake:
     with make_sessionmaker(engine)() as session:
         user = session.scalar(select(User).where(User.username == username))
         assert user is not None
@@ -30,7 +33,7 @@ def _prepare(engine: Engine, username: str, report: intake.Report) -> intake.Int
             report,
             grid=None,
             routing=service.load_routing(session),
-            reader=None,
+            reader=reader,
             ip="10.0.0.7",
         )
 
@@ -133,3 +136,59 @@ def test_the_writer_answers_each_caller_after_its_commit(engine: Engine, world: 
     with make_sessionmaker(engine)() as session:
         for w in made:
             assert session.get(Event, w.id) is not None
+
+
+def test_each_report_of_a_batch_gets_its_own_possible_duplicates(
+    engine: Engine, world: World
+) -> None:
+    """The duplicate search of a whole batch is one query; each report gets the candidates
+    of its own place."""
+    reader = intake.Reader(None, 0.6, calendar_cache().get)
+    light, manhole = "路灯不亮，整条街晚上一片漆黑", "井盖松动，昨晚有行人踩空摔倒"
+    with engine.begin() as connection:
+        earlier = intake.write(
+            connection,
+            [
+                _prepare(engine, "head_a", intake.Report(title=light, region_code=COMM_A1)),
+                _prepare(engine, "head_a", intake.Report(title=manhole, region_code=COMM_B1)),
+            ],
+        )
+    batch = [
+        _prepare(engine, "head_a", intake.Report(title=light, region_code=COMM_A1), reader),
+        _prepare(engine, "head_a", intake.Report(title=manhole, region_code=COMM_B1), reader),
+        _prepare(engine, "head_a", intake.Report(title=light, region_code=COMM_B1), reader),
+    ]
+    with engine.begin() as connection:
+        intake.write(connection, batch)
+    found = [[d["id"] for d in item.event.possible_duplicates or []] for item in batch]
+    assert found == [[earlier[0].id], [earlier[1].id], []]
+    with make_sessionmaker(engine)() as session:
+        stored = session.scalars(
+            select(Event.possible_duplicates).where(Event.title == manhole).order_by(Event.id)
+        ).all()
+        assert stored[0] in (None, []) and [d["id"] for d in stored[1]] == [earlier[1].id]
+
+
+def test_a_caller_gone_before_the_commit_does_not_stop_the_writer(
+    engine: Engine, world: World
+) -> None:
+    gone: Future[intake.Written] = Future()
+    gone.cancel()  # its request was cancelled while the report waited
+    waiting: Future[intake.Written] = Future()
+    writer = IntakeWriter(engine)
+    writer._write(
+        [
+            (
+                _prepare(engine, "head_a", intake.Report(title="垃圾满溢", region_code=COMM_A1)),
+                gone,
+            ),
+            (
+                _prepare(engine, "head_a", intake.Report(title="路面塌陷", region_code=COMM_A1)),
+                waiting,
+            ),
+        ]
+    )
+    assert waiting.result().created
+    with make_sessionmaker(engine)() as session:
+        # Written all the same: a retry with its idempotency key would find it.
+        assert _count(session, Event, title="垃圾满溢") == 1

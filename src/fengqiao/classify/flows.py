@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, Select, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from fengqiao.classify import duplicates
@@ -112,77 +112,91 @@ def corrections(session: Session) -> list[tuple[str, str, str]]:
     return [(t, x, label) for t, x, label in rows]
 
 
-# Built once: intake runs them for every report. A box around the point (index-friendly;
-# the finder measures the true distance), narrowed to the grids that may hold a point that
-# near when the caller knows them (the (grid, time) index); else the same grid or region.
-_RECENT = (
-    select(Event.id, Event.number, Event.title, Event.lon, Event.lat, Event.reported_at)
-    .where(
-        Event.reported_at >= bindparam("since"),
-        Event.state.not_in(("merged", "rejected")),
-        Event.id != bindparam("own"),
+_Candidate = Select[int, str, str, float | None, float | None, datetime]
+
+
+def _candidates(event: Event, since: datetime, near_grids: Sequence[int] | None) -> _Candidate:
+    """The newest matters that may repeat `event`: reported since `since`, not closed as
+    merged or rejected, in a box around its point (index-friendly; the finder measures the
+    true distance), narrowed to the grids that may hold a point that near when they are
+    known (the (grid, time) index); else in its grid, or its region."""
+    statement = (
+        select(Event.id, Event.number, Event.title, Event.lon, Event.lat, Event.reported_at)
+        .where(Event.reported_at >= since, Event.state.not_in(("merged", "rejected")))
+        .order_by(Event.reported_at.desc())
+        .limit(DUPLICATE_CANDIDATES)
     )
-    .order_by(Event.reported_at.desc())
-    .limit(DUPLICATE_CANDIDATES)
-)
-_IN_BOX = _RECENT.where(
-    Event.lon.between(bindparam("west"), bindparam("east")),
-    Event.lat.between(bindparam("south"), bindparam("north")),
-)
-_IN_BOX_AND_GRIDS = _IN_BOX.where(Event.grid_id.in_(bindparam("grids", expanding=True)))
-_IN_GRID = _RECENT.where(Event.grid_id == bindparam("grid"))
-_IN_REGION = _RECENT.where(Event.region_path == bindparam("path"))
-
-
-def find_duplicates(
-    session: Session,
-    event: Event,
-    threshold: float,
-    now: datetime | None = None,
-    near_grids: Sequence[int] | None = None,
-) -> list[dict[str, Any]]:
-    """Matters reported in the window before this one, within the radius (or in the same
-    grid, or region, when it has no position), not closed as merged or rejected, whose text
-    scores at least `threshold`; best first. `near_grids`, the grids that may hold a point
-    within the radius, lets the search use the (grid, time) index. Texts are read only for
-    candidates whose fingerprint this process has not kept."""
-    now = now or clock.now()
-    params: dict[str, Any] = {"since": now - DUPLICATE_WINDOW, "own": event.id or 0}
     if event.lon is not None and event.lat is not None:
         dlat = DUPLICATE_RADIUS_M / 111_000.0
         dlon = dlat / max(math.cos(math.radians(event.lat)), 0.1)
-        params |= {
-            "west": event.lon - dlon,
-            "east": event.lon + dlon,
-            "south": event.lat - dlat,
-            "north": event.lat + dlat,
-        }
-        statement = _IN_BOX
+        statement = statement.where(
+            Event.lon.between(event.lon - dlon, event.lon + dlon),
+            Event.lat.between(event.lat - dlat, event.lat + dlat),
+        )
         if near_grids is not None:
-            statement, params["grids"] = _IN_BOX_AND_GRIDS, list(near_grids)
+            statement = statement.where(Event.grid_id.in_(list(near_grids)))
     elif event.grid_id is not None:
-        statement, params["grid"] = _IN_GRID, event.grid_id
+        statement = statement.where(Event.grid_id == event.grid_id)
     else:
-        statement, params["path"] = _IN_REGION, event.region_path
-    connection = session.connection()
-    rows = connection.execute(statement, params).all()
-    if not rows:
+        statement = statement.where(Event.region_path == event.region_path)
+    return statement
+
+
+@dataclass(frozen=True)
+class DuplicateQuery:
+    """A new matter to look for possible duplicates of, with the similarity from which a
+    candidate counts and the grids that may hold a point within the radius (None: not
+    known)."""
+
+    event: Event
+    threshold: float
+    near_grids: Sequence[int] | None = None
+
+
+def find_duplicates(
+    connection: Connection, queries: Sequence[DuplicateQuery], now: datetime | None = None
+) -> list[list[dict[str, Any]]]:
+    """For each new matter, the matters reported in the window before it within the radius
+    (or in its grid, or region, when it has no position), not closed as merged or
+    rejected, whose text scores at least its threshold; best first. The candidates of all
+    the matters come in one query, and texts are read (in one more) only for candidates
+    whose fingerprint this process has not kept."""
+    if not queries:
         return []
+    since = (now or clock.now()) - DUPLICATE_WINDOW
+    arms = [
+        select(literal(i).label("query"), *found.c)
+        for i, q in enumerate(queries)
+        for found in [_candidates(q.event, since, q.near_grids).subquery()]
+    ]
+    rows = connection.execute(union_all(*arms) if len(arms) > 1 else arms[0]).all()
     prints = {r.id: p for r in rows if (p := MATTER_PRINTS.get(r.id)) is not None}
-    unseen = [r.id for r in rows if r.id not in prints]
+    unseen = {r.id for r in rows if r.id not in prints}
     if unseen:
         texts = select(Event.id, Event.title, Event.description).where(Event.id.in_(unseen))
         for matter_id, title, text in connection.execute(texts):
             prints[matter_id] = MATTER_PRINTS.put(matter_id, title, text or "")
+    by_query: dict[int, list[Any]] = {}
+    for row in rows:
+        by_query.setdefault(row.query, []).append(row)
+    return [_score(q, by_query.get(i, []), prints) for i, q in enumerate(queries)]
+
+
+def _score(
+    query: DuplicateQuery, rows: Sequence[Any], prints: Mapping[int, duplicates.Fingerprint]
+) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    event = query.event
     candidates = [
         DuplicateCandidate(r.id, r.number, r.title, "", None, r.lon, r.lat, r.reported_at)
         for r in rows
     ]
-    new = NewMessage(event.title, event.description, None, event.lon, event.lat, now)
+    new = NewMessage(event.title, event.description, None, event.lon, event.lat)
     finder = duplicates.DuplicateFinder(candidates, [prints[r.id] for r in rows])
     near = [
         m
-        for m in finder.find(new, threshold, limit=len(candidates))
+        for m in finder.find(new, query.threshold, limit=len(candidates))
         if m.distance_m is None or m.distance_m <= DUPLICATE_RADIUS_M
     ]
     return [

@@ -4,12 +4,14 @@ notifications. In the embedded mode a thread in the server runs both; in product
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
+from contextlib import suppress
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -131,37 +133,48 @@ def run_worker(
 
 
 class IntakeWriter:
-    """Group commit for intake: one thread writes every report waiting at that moment in
+    """Group commit for intake: a thread writes every report waiting at that moment in
     one transaction, so one commit (one flush of the write-ahead log) acknowledges them
     all. Under light load a batch is one report; under heavy load batches grow, and the
     commits per second stay within what the disk does. Each caller gets its answer only
-    after the commit."""
+    after the commit. With more than one thread (`writers`, for PostgreSQL), one batch
+    is read and written while another waits for its commit."""
 
-    def __init__(self, engine: Engine, max_batch: int = 256) -> None:
-        self.engine, self.max_batch = engine, max_batch
+    def __init__(self, engine: Engine, max_batch: int = 256, writers: int = 1) -> None:
+        self.engine, self.max_batch, self.writers = engine, max_batch, writers
         self._queue: queue.SimpleQueue[tuple[intake.Intake, Future[intake.Written]] | None]
         self._queue = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def __call__(self, item: intake.Intake) -> intake.Written:
+        """Write on the caller's thread, waiting there."""
+        return self._put(item).result()
+
+    async def submit(self, item: intake.Intake) -> intake.Written:
+        """Write while the event loop serves other requests."""
+        return await asyncio.wrap_future(self._put(item))
+
+    def _put(self, item: intake.Intake) -> Future[intake.Written]:
         answer: Future[intake.Written] = Future()
         with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="fengqiao-intake", daemon=True
-                )
-                self._thread.start()
+            if not self._threads:
+                self._threads = [
+                    threading.Thread(target=self._run, name=f"fengqiao-intake-{n}", daemon=True)
+                    for n in range(self.writers)
+                ]
+                for thread in self._threads:
+                    thread.start()
             self._queue.put((item, answer))
-        return answer.result()
+        return answer
 
     def stop(self) -> None:
-        """Write what is waiting, then end the thread."""
+        """Write what is waiting, then end the threads."""
         with self._lock:
-            thread, self._thread = self._thread, None
-            if thread is not None:
-                self._queue.put(None)
-        if thread is not None:
+            threads, self._threads = self._threads, []
+            for _ in threads:
+                self._queue.put(None)  # one each
+        for thread in threads:
             thread.join(timeout=30)
 
     def _run(self) -> None:
@@ -176,21 +189,27 @@ class IntakeWriter:
                 except queue.Empty:
                     break
                 if more is None:
-                    self._queue.put(None)  # stop after this batch
+                    self._queue.put(None)  # a thread stops once this batch is written
                     break
                 batch.append(more)
             self._write(batch)
 
     def _write(self, batch: list[tuple[intake.Intake, Future[intake.Written]]]) -> None:
+        items = [item for item, _ in batch]
         try:
             with self.engine.begin() as connection:
-                answers = intake.write(connection, [item for item, _ in batch])
+                answers = intake.write(connection, items)
         except Exception as exc:
             if len(batch) > 1:  # one report's fault must not fail the others
                 for one in batch:
                     self._write([one])
             else:
-                batch[0][1].set_exception(exc)
+                with suppress(InvalidStateError):  # its caller is gone
+                    batch[0][1].set_exception(exc)
             return
+        intake.remember(items, answers)
         for (_, future), answer in zip(batch, answers, strict=True):
-            future.set_result(answer)
+            # A caller gone (its request cancelled) is written all the same: its
+            # idempotency key holds the matter for the retry.
+            with suppress(InvalidStateError):
+                future.set_result(answer)

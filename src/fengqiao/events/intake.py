@@ -58,8 +58,8 @@ class Report:
 @dataclass
 class Reader:
     """What intake reads each report with: the text model (None when none is installed),
-    the similarity from which a nearby matter is a possible duplicate, and the working
-    calendar for routing."""
+    the similarity from which a nearby matter is a possible duplicate, the working calendar
+    for routing, and the grids near a point."""
 
     model: classify.CategoryModel | None
     duplicate_threshold: float
@@ -71,12 +71,20 @@ class Reader:
 @dataclass
 class Intake:
     """A report read and ready to write: the matter (every column but its id and number),
-    who reported it, and the model's suggestions when it may route itself."""
+    who reported it, how to look for its possible duplicates, and the model's suggestions
+    when it is sure of the category and a unit takes it."""
 
     event: Event
     principal: Principal
     ip: str | None
-    routes_itself: classify.CategorySuggestions | None = None
+    sure: classify.CategorySuggestions | None = None
+    duplicates: classify.DuplicateQuery | None = None
+
+    @property
+    def routes_itself(self) -> classify.CategorySuggestions | None:
+        """The suggestions to route by, once written: sure, and not a repeat of a matter
+        nearby."""
+        return None if self.event.possible_duplicates else self.sure
 
 
 @dataclass(frozen=True)
@@ -85,10 +93,6 @@ class Written:
     number: str
     created: bool  # False: the idempotency key had made this matter already
     reporter_id: int | None
-
-
-# Takes intakes to the database and answers once they are committed.
-Writer = Callable[[Intake], Written]
 
 
 def prepare(
@@ -102,8 +106,9 @@ def prepare(
     ip: str | None,
 ) -> Intake:
     """Read a report: its place (`grid` is (grid id, grid path) when the position fell in
-    a grid), the model's categories, the route and the possible duplicates. Writes
-    nothing."""
+    a grid), the model's categories and the route. Reads the database only for a region
+    code (or a cache that is due a check); writes nothing. Possible duplicates are looked
+    for when it is written."""
     service.check_category(routing, data.category_code)
     if grid is not None:
         grid_id, path = grid
@@ -159,21 +164,14 @@ def prepare(
         event.category_suggestions = suggestions.as_dict()
         event.category_code = suggestions.sure
     event.suggestion = service.suggest_route(routing, event)
+    search = None
     if reader is not None:
         near = None
         if reader.near_grids is not None and data.lon is not None and data.lat is not None:
             near = reader.near_grids(session, data.lon, data.lat, classify.DUPLICATE_RADIUS_M)
-        event.possible_duplicates = classify.find_duplicates(
-            session, event, reader.duplicate_threshold, now, near
-        )
-    # Sure of the category, a unit to send it to, and not a repeat: it routes itself.
-    sure = (
-        suggestions is not None
-        and suggestions.sure
-        and (event.suggestion or {}).get("unit_id")
-        and not event.possible_duplicates
-    )
-    return Intake(event, principal, ip, suggestions if sure else None)
+        search = classify.DuplicateQuery(event, reader.duplicate_threshold, near)
+    sure = suggestions is not None and suggestions.sure and (event.suggestion or {}).get("unit_id")
+    return Intake(event, principal, ip, suggestions if sure else None, search)
 
 
 def _number(event: Event, matter_id: int) -> str:
@@ -234,21 +232,26 @@ def _insert(
 
 
 def write(connection: Connection, intakes: Sequence[Intake]) -> list[Written]:
-    """Insert the matters of these intakes with what goes with each, in the caller's
-    transaction; one answer per intake, in order. An idempotency key that made a matter
-    already (in an earlier transaction, a concurrent one, or earlier in this batch) answers
-    with that matter; the unique index decides."""
+    """Look for the possible duplicates of these intakes, then insert their matters with
+    what goes with each, in the caller's transaction; one answer per intake, in order. An
+    idempotency key that made a matter already (in an earlier transaction, a concurrent
+    one, or earlier in this batch) answers with that matter; the unique index decides."""
     table = cast(Table, Event.__table__)
     columns = [c.key for c in table.columns if c.key not in ("id", "number")]
     first: dict[str, int] = {}  # idempotency key → the first intake in the batch with it
-    rows: dict[int, dict[str, Any]] = {}
+    leading: list[int] = []  # the intakes whose key is not repeated earlier in the batch
     for i, intake in enumerate(intakes):
         key = intake.event.idempotency_key
         if key is not None:
             if key in first:
                 continue
             first[key] = i
-        rows[i] = {c: getattr(intake.event, c) for c in columns}
+        leading.append(i)
+    searched = [(i, q) for i in leading if (q := intakes[i].duplicates) is not None]
+    duplicates_of = classify.find_duplicates(connection, [q for _, q in searched])
+    for (i, _), duplicates in zip(searched, duplicates_of, strict=True):
+        intakes[i].event.possible_duplicates = duplicates
+    rows = {i: {c: getattr(intakes[i].event, c) for c in columns} for i in leading}
     made = _insert(connection, table, intakes, rows)
     answers: dict[int, Written] = {
         i: Written(row["id"], row["number"], True, row["reporter_id"])
@@ -320,6 +323,48 @@ def write(connection: Connection, intakes: Sequence[Intake]) -> list[Written]:
     return result
 
 
+def remember(intakes: Sequence[Intake], answers: Sequence[Written]) -> None:
+    """Keep the fingerprints of the matters just committed, so that the duplicate search
+    of the reports after them need not read their text."""
+    for item, answer in zip(intakes, answers, strict=True):
+        if answer.created:
+            MATTER_PRINTS.put(answer.id, item.event.title, item.event.description)
+
+
+def finish(
+    session: Session,
+    principal: Principal,
+    intake: Intake,
+    written: Written,
+    reader: Reader | None,
+    *,
+    load: bool = False,
+) -> tuple[Event, bool]:
+    """After the write: the matter this idempotency key made earlier (only for its own
+    reporter), or the new matter, accepted and dispatched by the system when it routes
+    itself. A new matter nothing changed is the values written, not read again, unless
+    `load` asks for it loaded in `session`."""
+    if not written.created:
+        existing = session.get(Event, written.id)
+        assert existing is not None
+        if existing.reporter_id != principal.user_id:
+            raise Conflict(
+                "该幂等键已被其他用户使用", "This idempotency key belongs to another user"
+            )
+        return existing, False
+    routes = intake.routes_itself
+    if routes is None or reader is None:
+        if load:
+            return cast(Event, session.get(Event, written.id)), True
+        event = intake.event
+        event.id, event.number = written.id, written.number
+        return event, True
+    event = cast(Event, session.get(Event, written.id))
+    service.route_by_model(session, reader.calendar(session), event, routes)
+    session.commit()
+    return event, True
+
+
 def report(
     session: Session,
     principal: Principal,
@@ -328,14 +373,11 @@ def report(
     grid: tuple[int, str] | None,
     routing: service.Routing | None = None,
     reader: Reader | None = None,
-    writer: Writer | None = None,
 ) -> tuple[Event, bool]:
-    """Create a matter, or return the one this idempotency key already made. `routing` is
-    the cached routing table (read from the database when not given); `reader` reads the
-    text; `writer` writes the matter (by default in this session's transaction). A matter
-    the model may route by itself is then accepted and dispatched by the system. The matter
-    returned is loaded in `session`, except when the writer wrote it and nothing followed:
-    then it is the values written, not attached to any session."""
+    """Create a matter in this session's transaction, or return the one this idempotency
+    key already made; the matter returned is loaded in `session`. `routing` is the cached
+    routing table (read from the database when not given); `reader` reads the text. The
+    server's intake endpoint does the same steps with its writer in between."""
     routing = routing or service.load_routing(session)
     intake = prepare(
         session,
@@ -346,29 +388,7 @@ def report(
         reader=reader,
         ip=session.info.get("ip"),
     )
-    if writer is None:
-        written = write(session.connection(), [intake])[0]
-        session.commit()
-    else:
-        session.commit()  # the reads are done: the connection goes back while the writer writes
-        written = writer(intake)
-    if not written.created:
-        existing = session.get(Event, written.id)
-        assert existing is not None
-        if existing.reporter_id != principal.user_id:
-            raise Conflict(
-                "该幂等键已被其他用户使用", "This idempotency key belongs to another user"
-            )
-        return existing, False
-    MATTER_PRINTS.put(written.id, intake.event.title, intake.event.description)
-    if writer is None or intake.routes_itself is not None:
-        event = cast(Event, session.get(Event, written.id))
-        if intake.routes_itself is not None and reader is not None:
-            cal = reader.calendar(session)
-            service.route_by_model(session, cal, event, intake.routes_itself)
-            session.commit()
-        return event, True
-    # Written by the writer as it stands: the values written serve the answer, unread.
-    event = intake.event
-    event.id, event.number = written.id, written.number
-    return event, True
+    written = write(session.connection(), [intake])[0]
+    session.commit()
+    remember([intake], [written])
+    return finish(session, principal, intake, written, reader, load=True)

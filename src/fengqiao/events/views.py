@@ -127,13 +127,17 @@ async def report(
     session: SessionDep,
     principal: PrincipalDep,
 ) -> EventOut:
-    def work() -> tuple[EventOut, bool]:
+    state = request.app.state
+    grids: dict[int, str] = {}
+
+    def read() -> intake.Intake:
         lon = lat = None
-        grid = ref = None
+        grid = None
         if body.lon is not None and body.lat is not None:
             lon, lat = to_wgs84(body.lon, body.lat, body.crs)
-            ref = request.app.state.grid_locator.locate(session, lon, lat)
-            grid = (ref.id, ref.path) if ref else None
+            ref = state.grid_locator.locate(session, lon, lat)
+            if ref is not None:
+                grid, grids[ref.id] = (ref.id, ref.path), ref.code
         data = intake.Report(
             title=body.title,
             description=body.description,
@@ -149,22 +153,33 @@ async def report(
             reporter_phone=body.reporter_phone,
             idempotency_key=body.idempotency_key,
         )
-        event, created = intake.report(
-            session,
-            principal,
-            data,
-            grid=grid,
-            routing=request.app.state.routing.get(session),
-            reader=request.app.state.reader,
-            writer=request.app.state.intake_writer,
-        )
-        out = event_out(session, principal, event, grids={ref.id: ref.code} if ref else None)
-        session.commit()  # the connection goes back here, on this thread
+        try:
+            return intake.prepare(
+                session,
+                principal,
+                data,
+                grid=grid,
+                routing=state.routing.get(session),
+                reader=state.reader,
+                ip=session.info.get("ip"),
+            )
+        finally:
+            session.commit()  # the connection (if a read took one) goes back here
+
+    def answer() -> tuple[EventOut, bool]:
+        event, created = intake.finish(session, principal, prepared, written, state.reader)
+        out = event_out(session, principal, event, grids=grids)
+        session.commit()
         return out, created
 
-    # One hop to a worker thread for all the database work (intake may wait there for
-    # the writer's commit); the answer is serialised on the event loop.
-    out, created = await run_in_threadpool(work)
+    # Reading the report takes a worker thread; the writer's commit is awaited on the event
+    # loop, which serves other requests meanwhile.
+    prepared = await run_in_threadpool(read)
+    written = await state.intake_writer.submit(prepared)
+    # A new matter that needs no reading (not routed, no duplicates to check against the
+    # caller's jurisdiction) is answered from the values written, on the event loop.
+    reads = not written.created or prepared.routes_itself or prepared.event.possible_duplicates
+    out, created = await run_in_threadpool(answer) if reads else answer()
     response.status_code = 201 if created else 200
     return out
 
