@@ -154,7 +154,7 @@ class DuplicateQuery:
 
 
 def find_duplicates(
-    connection: Connection, queries: Sequence[DuplicateQuery], now: datetime | None = None
+    connection: Connection, queries: Sequence[DuplicateQuery]
 ) -> list[list[dict[str, Any]]]:
     """For each new matter, the matters reported in the window before it within the radius
     (or in its grid, or region, when it has no position), not closed as merged or
@@ -163,7 +163,7 @@ def find_duplicates(
     whose fingerprint this process has not kept."""
     if not queries:
         return []
-    since = (now or clock.now()) - DUPLICATE_WINDOW
+    since = clock.now() - DUPLICATE_WINDOW
     arms = [
         select(literal(i).label("query"), *found.c)
         for i, q in enumerate(queries)
