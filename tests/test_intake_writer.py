@@ -15,10 +15,13 @@ from fengqiao.core.models import AuditLog
 from fengqiao.events import intake, service
 from fengqiao.events.flows import IntakeWriter
 from fengqiao.events.models import Event, TimelineEntry
+from fengqiao.geo.service import GridLocator
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.people.models import User
 from fengqiao.people.service import principal_of
 from tests.world import COMM_A1, COMM_B1, World
+
+LOCATOR = GridLocator()
 
 
 def _prepare(
@@ -27,11 +30,16 @@ def _prepare(
     with make_sessionmaker(engine)() as session:
         user = session.scalar(select(User).where(User.username == username))
         assert user is not None
+        grid = None
+        if report.lon is not None and report.lat is not None:
+            ref = LOCATOR.locate(session, report.lon, report.lat)
+            assert ref is not None
+            grid = (ref.id, ref.path)
         return intake.prepare(
             session,
             principal_of(user),
             report,
-            grid=None,
+            grid=grid,
             routing=service.load_routing(session),
             reader=reader,
             ip="10.0.0.7",
@@ -141,30 +149,41 @@ def test_the_writer_answers_each_caller_after_its_commit(engine: Engine, world: 
 def test_each_report_of_a_batch_gets_its_own_possible_duplicates(
     engine: Engine, world: World
 ) -> None:
-    """The duplicate search of a whole batch is one query; each report gets the candidates
-    of its own place."""
-    reader = intake.Reader(None, 0.6, calendar_cache().get)
+    """The duplicate search of a whole batch is one query for the reports with a position
+    (on PostgreSQL) and one for those with only a region; each report gets the candidates
+    of its own place: its region, or within 500 m across grid edges."""
+    reader = intake.Reader(None, 0.6, calendar_cache().get, LOCATOR.near)
     light, manhole = "路灯不亮，整条街晚上一片漆黑", "井盖松动，昨晚有行人踩空摔倒"
+
+    def at(title: str, lat: float) -> intake.Report:
+        return intake.Report(title=title, lon=120.05, lat=lat)
+
     with engine.begin() as connection:
         earlier = intake.write(
             connection,
             [
                 _prepare(engine, "head_a", intake.Report(title=light, region_code=COMM_A1)),
                 _prepare(engine, "head_a", intake.Report(title=manhole, region_code=COMM_B1)),
+                _prepare(engine, "head_a", at(manhole, 30.0995)),  # grid A1-1, by its edge
             ],
         )
     batch = [
         _prepare(engine, "head_a", intake.Report(title=light, region_code=COMM_A1), reader),
         _prepare(engine, "head_a", intake.Report(title=manhole, region_code=COMM_B1), reader),
         _prepare(engine, "head_a", intake.Report(title=light, region_code=COMM_B1), reader),
+        _prepare(engine, "head_a", at(manhole, 30.1005), reader),  # A1-2, 110 m north
+        _prepare(engine, "head_a", at(light, 30.1005), reader),
+        _prepare(engine, "head_a", at(manhole, 30.15), reader),  # 5 km on
     ]
     with engine.begin() as connection:
         intake.write(connection, batch)
     found = [[d["id"] for d in item.event.possible_duplicates or []] for item in batch]
-    assert found == [[earlier[0].id], [earlier[1].id], []]
+    assert found == [[earlier[0].id], [earlier[1].id], [], [earlier[2].id], [], []]
     with make_sessionmaker(engine)() as session:
         stored = session.scalars(
-            select(Event.possible_duplicates).where(Event.title == manhole).order_by(Event.id)
+            select(Event.possible_duplicates)
+            .where(Event.title == manhole, Event.lon.is_(None))
+            .order_by(Event.id)
         ).all()
         assert stored[0] in (None, []) and [d["id"] for d in stored[1]] == [earlier[1].id]
 

@@ -80,85 +80,68 @@ class DuplicateMatch:
         return f"疑似与 #{number} 重复（相似度 {self.score:.2f}）"
 
 
+_PART_SHIFT = 42  # a bigram key takes 42 bits; the part (title, body, whole) goes above
+_TITLE, _BODY, _WHOLE = 0, 1, 2
+
+
+def _bigrams(text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Character bigrams as sorted integer keys with their weights (1 + log tf)."""
+    compact = "".join(text.split())
+    codes = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    # Two code points (each < 2**21) packed into one integer; a single one stands alone.
+    grams = (codes[:-1] << 21) | codes[1:] if len(codes) >= 2 else codes
+    keys, counts = np.unique(grams, return_counts=True)  # sorted
+    return keys, 1.0 + np.log(counts)
+
+
 @dataclass(frozen=True, slots=True)
-class _Vector:
-    """Character bigrams as sorted integer keys with their weights: a few KB per message, so
-    that many recent matters' fingerprints can stay cached."""
+class Fingerprint:
+    """The bigram vectors of a message's title, body and whole text in one sorted key array
+    (each key tagged with its part), so that one lookup compares all three parts with many
+    other messages at once; a few KB each, so that many recent matters' fingerprints can
+    stay cached."""
 
     keys: NDArray[np.int64]
     weights: NDArray[np.float64]
-    norm: float
+    norms: NDArray[np.float64]  # of the title, the body and the whole
+    has_body: bool
 
     @classmethod
-    def of(cls, text: str) -> _Vector:
-        compact = "".join(text.split())
-        codes = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        # Two code points (each < 2**21) packed into one integer; a single one stands alone.
-        grams = (codes[:-1] << 21) | codes[1:] if len(codes) >= 2 else codes
-        keys, counts = np.unique(grams, return_counts=True)  # sorted
-        weights = 1.0 + np.log(counts)
-        return cls(keys, weights, float(np.sqrt(weights @ weights)))
+    def of(cls, title: str, text: str) -> Fingerprint:
+        t, x = normalise(title), normalise(text)
+        parts = [_bigrams(t), _bigrams(x), _bigrams(t + x)]
+        keys = np.concatenate([k | (part << _PART_SHIFT) for part, (k, _) in enumerate(parts)])
+        weights = np.concatenate([w for _, w in parts])
+        norms = np.array([np.sqrt(w @ w) for _, w in parts])
+        return cls(keys, weights, norms, bool(x))
 
-    def cosines(self, others: Sequence[_Vector]) -> NDArray[np.float64]:
-        """Cosine to each of `others` at once: their keys looked up in this vector's sorted
-        keys, the products summed per vector."""
+    def similarity(self, other: Fingerprint) -> float:
+        return float(self.similarities([other])[0])
+
+    def similarities(self, others: Sequence[Fingerprint]) -> NDArray[np.float64]:
+        """Similarity in [0, 1] to each of `others`: their keys looked up in this message's
+        sorted keys, the products summed per message and part."""
         n = len(others)
-        if not self.norm or n == 0:
-            return np.zeros(n)
+        if n == 0:
+            return np.zeros(0)
         keys = np.concatenate([o.keys for o in others])
         weights = np.concatenate([o.weights for o in others])
         owner = np.repeat(np.arange(n), [len(o.keys) for o in others])
         at = np.searchsorted(self.keys, keys)
         at[at == len(self.keys)] = 0
-        hit = self.keys[at] == keys
-        dots = np.bincount(owner[hit], weights[hit] * self.weights[at[hit]], minlength=n)
-        norms = np.array([o.norm for o in others]) * self.norm
-        safe = np.where(norms > 0, norms, 1.0)
-        return np.where(norms > 0, np.minimum(1.0, dots / safe), 0.0)
-
-    def cosine(self, other: _Vector) -> float:
-        if not self.norm or not other.norm:
-            return 0.0
-        _, mine, theirs = np.intersect1d(
-            self.keys, other.keys, assume_unique=True, return_indices=True
-        )
-        dot = float(self.weights[mine] @ other.weights[theirs])
-        return min(1.0, dot / (self.norm * other.norm))
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    title: _Vector
-    body: _Vector | None
-    whole: _Vector
-
-    @classmethod
-    def of(cls, title: str, text: str) -> Fingerprint:
-        t, x = normalise(title), normalise(text)
-        return cls(_Vector.of(t), _Vector.of(x) if x else None, _Vector.of(t + x))
-
-    def similarity(self, other: Fingerprint) -> float:
-        whole = self.whole.cosine(other.whole)
-        if self.body is None or other.body is None:
+        hit = self.keys[at] == keys if len(self.keys) else np.zeros(len(keys), dtype=bool)
+        slot = owner[hit] * 3 + (keys[hit] >> _PART_SHIFT)
+        products = weights[hit] * self.weights[at[hit]]
+        dots = np.bincount(slot, products, minlength=3 * n).reshape(n, 3)
+        norms = np.array([o.norms for o in others]) * self.norms
+        cosines = np.where(norms > 0, np.minimum(1.0, dots / np.where(norms > 0, norms, 1.0)), 0.0)
+        whole = cosines[:, _WHOLE]
+        if not self.has_body:
             return whole
-        parts = 0.5 * self.title.cosine(other.title) + 0.5 * self.body.cosine(other.body)
-        return max(whole, parts)
-
-    def similarities(self, others: Sequence[Fingerprint]) -> NDArray[np.float64]:
-        """`similarity` to each of `others`, computed together (one pass of array work
-        instead of three per candidate)."""
-        whole = self.whole.cosines([o.whole for o in others])
-        if self.body is None:
-            return whole
-        with_body = [i for i, o in enumerate(others) if o.body is not None]
-        if not with_body:
-            return whole
-        chosen = [others[i] for i in with_body]
-        titles = self.title.cosines([o.title for o in chosen])
-        bodies = self.body.cosines([o.body for o in chosen if o.body is not None])
-        result = whole.copy()
-        result[with_body] = np.maximum(whole[with_body], 0.5 * titles + 0.5 * bodies)
-        return result
+        # With a body on both sides, a re-post may keep either the title or the body.
+        both = np.array([o.has_body for o in others])
+        parts = 0.5 * cosines[:, _TITLE] + 0.5 * cosines[:, _BODY]
+        return np.where(both, np.maximum(whole, parts), whole)
 
 
 @lru_cache(maxsize=2048)
@@ -246,21 +229,25 @@ class DuplicateFinder:
     ) -> list[DuplicateMatch]:
         """Candidates scoring at least `threshold`, best first; ties go to the nearer, then
         the more recent matter."""
-        matches = [
-            DuplicateMatch(candidate, round(score, 4), _distance_m(new, candidate))
-            for candidate, score in zip(self.candidates, self.scores(new), strict=True)
-            if score >= threshold
-        ]
+        scored = zip(self.candidates, self.scores(new), strict=True)
+        return rank(new, [(c, s) for c, s in scored if s >= threshold], limit)
 
-        def rank(m: DuplicateMatch) -> tuple[float, float, float]:
-            when = m.candidate.reported_at
-            return (
-                -m.score,
-                m.distance_m if m.distance_m is not None else math.inf,
-                -when.timestamp() if when is not None else math.inf,
-            )
 
-        return sorted(matches, key=rank)[:limit]
+def rank(
+    new: NewMessage, scored: Iterable[tuple[DuplicateCandidate, float]], limit: int
+) -> list[DuplicateMatch]:
+    """Matches best first; ties go to the nearer, then the more recent matter."""
+    matches = [DuplicateMatch(c, round(s, 4), _distance_m(new, c)) for c, s in scored]
+
+    def order(m: DuplicateMatch) -> tuple[float, float, float]:
+        when = m.candidate.reported_at
+        return (
+            -m.score,
+            m.distance_m if m.distance_m is not None else math.inf,
+            -when.timestamp() if when is not None else math.inf,
+        )
+
+    return sorted(matches, key=order)[:limit]
 
 
 def find_duplicates(

@@ -10,7 +10,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select, literal, select, union_all
+from sqlalchemy import (
+    Connection,
+    Float,
+    Integer,
+    Select,
+    any_,
+    bindparam,
+    column,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
 from fengqiao.classify import duplicates
@@ -22,7 +36,7 @@ from fengqiao.events.models import Event
 # Duplicates: a matter reported within this window and radius, with similar text.
 DUPLICATE_WINDOW = timedelta(days=7)
 DUPLICATE_RADIUS_M = 500.0
-DUPLICATE_CANDIDATES = 50  # the newest ones looked at (about 0.2 ms of scoring each)
+DUPLICATE_CANDIDATES = 50  # the newest ones looked at (about 20 µs of scoring each)
 DUPLICATE_SHOWN = 3
 
 
@@ -113,26 +127,32 @@ def corrections(session: Session) -> list[tuple[str, str, str]]:
 
 
 _Candidate = Select[int, str, str, float | None, float | None, datetime]
+_COLUMNS = (Event.id, Event.number, Event.title, Event.lon, Event.lat, Event.reported_at)
+_OPEN = Event.state.not_in(("merged", "rejected"))
+
+
+def _box(lon: float, lat: float) -> tuple[float, float, float, float]:
+    """(lon0, lon1, lat0, lat1) around a point, a little larger than the radius: a range the
+    index answers; the finder measures the true distance."""
+    dlat = DUPLICATE_RADIUS_M / 111_000.0
+    dlon = dlat / max(math.cos(math.radians(lat)), 0.1)
+    return lon - dlon, lon + dlon, lat - dlat, lat + dlat
 
 
 def _candidates(event: Event, since: datetime, near_grids: Sequence[int] | None) -> _Candidate:
     """The newest matters that may repeat `event`: reported since `since`, not closed as
-    merged or rejected, in a box around its point (index-friendly; the finder measures the
-    true distance), narrowed to the grids that may hold a point that near when they are
-    known (the (grid, time) index); else in its grid, or its region."""
+    merged or rejected, in a box around its point, narrowed to the grids that may hold a
+    point that near when they are known (the (grid, time) index); else in its grid, or its
+    region."""
     statement = (
-        select(Event.id, Event.number, Event.title, Event.lon, Event.lat, Event.reported_at)
-        .where(Event.reported_at >= since, Event.state.not_in(("merged", "rejected")))
+        select(*_COLUMNS)
+        .where(Event.reported_at >= since, _OPEN)
         .order_by(Event.reported_at.desc())
         .limit(DUPLICATE_CANDIDATES)
     )
     if event.lon is not None and event.lat is not None:
-        dlat = DUPLICATE_RADIUS_M / 111_000.0
-        dlon = dlat / max(math.cos(math.radians(event.lat)), 0.1)
-        statement = statement.where(
-            Event.lon.between(event.lon - dlon, event.lon + dlon),
-            Event.lat.between(event.lat - dlat, event.lat + dlat),
-        )
+        lon0, lon1, lat0, lat1 = _box(event.lon, event.lat)
+        statement = statement.where(Event.lon.between(lon0, lon1), Event.lat.between(lat0, lat1))
         if near_grids is not None:
             statement = statement.where(Event.grid_id.in_(list(near_grids)))
     elif event.grid_id is not None:
@@ -140,6 +160,42 @@ def _candidates(event: Event, since: datetime, near_grids: Sequence[int] | None)
     else:
         statement = statement.where(Event.region_path == event.region_path)
     return statement
+
+
+def _nearby_statement() -> Select[Any]:
+    """PostgreSQL: the candidates of many positioned matters whose nearby grids are known,
+    in one statement of fixed text (so that it is prepared once per connection): the
+    matters come as a JSON array of boxes and grid lists, and each is joined laterally to
+    its newest candidates."""
+    boxes = (
+        func.jsonb_to_recordset(bindparam("queries", type_=JSONB))
+        .table_valued(
+            column("query", Integer),
+            column("lon0", Float),
+            column("lon1", Float),
+            column("lat0", Float),
+            column("lat1", Float),
+            column("grids", ARRAY(Integer)),
+        )
+        .render_derived(name="boxes", with_types=True)
+    )
+    found = (
+        select(*_COLUMNS)
+        .where(
+            Event.reported_at >= bindparam("since"),
+            _OPEN,
+            Event.grid_id == any_(boxes.c.grids),
+            Event.lon.between(boxes.c.lon0, boxes.c.lon1),
+            Event.lat.between(boxes.c.lat0, boxes.c.lat1),
+        )
+        .order_by(Event.reported_at.desc())
+        .limit(DUPLICATE_CANDIDATES)
+        .lateral("found")
+    )
+    return select(boxes.c.query, *found.c).select_from(boxes.join(found, true()))
+
+
+_NEARBY = _nearby_statement()
 
 
 @dataclass(frozen=True)
@@ -153,6 +209,33 @@ class DuplicateQuery:
     near_grids: Sequence[int] | None = None
 
 
+def _candidate_rows(connection: Connection, queries: Sequence[DuplicateQuery]) -> list[Any]:
+    """The candidates of every query, each row with the index of its query."""
+    since = clock.now() - DUPLICATE_WINDOW
+    rows: list[Any] = []
+    rest = list(enumerate(queries))
+    if connection.dialect.name == "postgresql":
+        nearby = []
+        for i, q in rest:
+            lon, lat = q.event.lon, q.event.lat
+            if lon is not None and lat is not None and q.near_grids is not None:
+                lon0, lon1, lat0, lat1 = _box(lon, lat)
+                box = {"lon0": lon0, "lon1": lon1, "lat0": lat0, "lat1": lat1}
+                nearby.append({"query": i, **box, "grids": list(q.near_grids)})
+        if nearby:
+            rows += connection.execute(_NEARBY, {"queries": nearby, "since": since}).all()
+            done = {b["query"] for b in nearby}
+            rest = [(i, q) for i, q in rest if i not in done]
+    arms = [
+        select(literal(i).label("query"), *found.c)
+        for i, q in rest
+        for found in [_candidates(q.event, since, q.near_grids).subquery()]
+    ]
+    if arms:
+        rows += connection.execute(union_all(*arms) if len(arms) > 1 else arms[0]).all()
+    return rows
+
+
 def find_duplicates(
     connection: Connection, queries: Sequence[DuplicateQuery]
 ) -> list[list[dict[str, Any]]]:
@@ -163,13 +246,7 @@ def find_duplicates(
     whose fingerprint this process has not kept."""
     if not queries:
         return []
-    since = clock.now() - DUPLICATE_WINDOW
-    arms = [
-        select(literal(i).label("query"), *found.c)
-        for i, q in enumerate(queries)
-        for found in [_candidates(q.event, since, q.near_grids).subquery()]
-    ]
-    rows = connection.execute(union_all(*arms) if len(arms) > 1 else arms[0]).all()
+    rows = _candidate_rows(connection, queries)
     prints = {r.id: p for r in rows if (p := MATTER_PRINTS.get(r.id)) is not None}
     unseen = {r.id for r in rows if r.id not in prints}
     if unseen:
@@ -188,15 +265,18 @@ def _score(
     if not rows:
         return []
     event = query.event
-    candidates = [
-        DuplicateCandidate(r.id, r.number, r.title, "", None, r.lon, r.lat, r.reported_at)
-        for r in rows
+    mine = duplicates.fingerprint(event.title, event.description)
+    scores = mine.similarities([prints[r.id] for r in rows])
+    # Candidates are built only for the rows that score (most do not).
+    hits = [
+        (DuplicateCandidate(r.id, r.number, r.title, "", None, r.lon, r.lat, r.reported_at), s)
+        for r, s in zip(rows, scores.tolist(), strict=True)
+        if s >= query.threshold
     ]
     new = NewMessage(event.title, event.description, None, event.lon, event.lat)
-    finder = duplicates.DuplicateFinder(candidates, [prints[r.id] for r in rows])
     near = [
         m
-        for m in finder.find(new, query.threshold, limit=len(candidates))
+        for m in duplicates.rank(new, hits, len(hits))
         if m.distance_m is None or m.distance_m <= DUPLICATE_RADIUS_M
     ]
     return [
