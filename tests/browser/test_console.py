@@ -149,6 +149,51 @@ def test_a_report_made_offline_is_sent_exactly_once(
     assert found["items"][0]["channel"] in ("grid_app", "web")
 
 
+def test_a_report_queued_on_a_shared_phone_is_sent_only_as_its_author(
+    visit: Callable[..., Visit], live_server: LiveServer
+) -> None:
+    """Two grid staff share a phone: a report one of them queued offline waits while the
+    other is signed in (who sees only that something waits), and goes out under its
+    author's name at the author's next sign-in."""
+    title = "共用手机离线上报：路口井盖缺失"
+    w = visit(PHONE)
+    page = w.login("worker_a", "/m")
+    page.goto(f"{live_server.url}/m/report")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")  # the app is kept
+    w.context.set_offline(True)
+    page.locator("#report-title").fill(title)
+    page.locator("#report-description").fill("十字路口东北角井盖缺失，夜间很危险。")
+    page.locator("#report-lon").fill("120.05")
+    page.locator("#report-lat").fill("30.05")
+    page.locator('[data-test="submit-report"]').click()
+    expect(page.locator('[data-test="queued-notice"]')).to_be_visible()
+
+    # Signing out with a report waiting asks first; offline, it signs out all the same.
+    page.get_by_role("button", name="退出").first.click()
+    page.locator(".el-message-box").get_by_role("button", name="退出").click()
+    page.wait_for_url("**/login")
+    w.context.set_offline(False)
+
+    page = w.login("head_a", "/m")
+    expect(page.locator('[data-test="others-pending"]')).to_contain_text("1")
+    expect(page.locator('[data-test="pending"]')).to_have_count(0)
+    expect(page.get_by_text(title)).to_have_count(0)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_timeout(1500)
+    with live_server.api("dispatcher") as api:
+        assert api.get("/api/events", params={"q": title}).json()["total"] == 0
+
+    page.get_by_role("button", name="退出").first.click()
+    page.wait_for_url("**/login")
+    page = w.login("worker_a", "/m")
+    expect(page.locator('[data-test="pending"]')).to_have_count(0, timeout=20_000)
+    expect(page.locator('[data-test="others-pending"]')).to_have_count(0)
+    with live_server.api("dispatcher") as api:
+        found = api.get("/api/events", params={"q": title}).json()
+    assert found["total"] == 1
+    assert found["items"][0]["reporter_name"] == "用户worker_a"
+
+
 def test_the_dashboard_shows_the_servers_figures(
     visit: Callable[..., Visit], live_server: LiveServer
 ) -> None:

@@ -2,9 +2,12 @@
 // when they were written, as soon as the network is back: a retry never makes a second matter.
 // Progress is kept as it goes: once the matter exists its id is remembered, and each photo
 // leaves the queue as soon as it is uploaded, so a retry never uploads a photo twice.
+// A phone may be shared: each report is sent only in the session of the user who wrote it,
+// and other users see how many wait, never what.
 import { openDB, type IDBPDatabase } from 'idb'
-import { ref } from 'vue'
+import { ref, watch } from 'vue'
 import { ApiError, api, token } from './api'
+import { me } from './session'
 import type { Matter } from './types'
 
 export interface QueuedReport {
@@ -18,6 +21,7 @@ export interface QueuedReport {
   lastTriedAt?: string
   eventId?: number // the matter exists already; only photos are left to send
   number?: string
+  owner?: number // the user who wrote it (reports queued before owners were kept have none)
 }
 
 const DB = 'fengqiao-offline'
@@ -33,8 +37,10 @@ function open(): Promise<IDBPDatabase> {
   return db
 }
 
-/** How many reports wait in the queue. */
+/** How many of the signed-in user's reports wait in the queue. */
 export const pending = ref(0)
+/** How many reports of other users of this phone wait for them to sign in. */
+export const othersPending = ref(0)
 /** The matter of the last report sent. */
 export const lastSent = ref<Matter | null>(null)
 /** Matters sent since the page was loaded, by idempotency key. */
@@ -56,18 +62,26 @@ export function newKey(): string {
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
 }
 
+function ownReport(r: QueuedReport): boolean {
+  return !!me.value && (r.owner === undefined || r.owner === me.value.id)
+}
+
 async function count(): Promise<void> {
-  pending.value = await (await open()).count(STORE)
+  const all: QueuedReport[] = await (await open()).getAll(STORE)
+  pending.value = all.filter(ownReport).length
+  othersPending.value = all.length - pending.value
   queueVersion.value++
 }
 
+/** The signed-in user's queued reports, oldest first. */
 export async function queued(): Promise<QueuedReport[]> {
   const all: QueuedReport[] = await (await open()).getAll(STORE)
-  return all.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt))
+  return all.filter(ownReport).sort((a, b) => a.queuedAt.localeCompare(b.queuedAt))
 }
 
+/** Queues a report as the signed-in user's. */
 export async function enqueue(report: QueuedReport): Promise<void> {
-  await (await open()).put(STORE, report)
+  await (await open()).put(STORE, { ...report, owner: report.owner ?? me.value?.id })
   await count()
 }
 
@@ -214,6 +228,11 @@ export function startOfflineSync(): void {
   if (started) return
   started = true
   window.addEventListener('online', () => void flush())
+  // Another user signed in (or the same one again): their reports are the ones to send now.
+  watch(
+    () => me.value?.id,
+    () => void count().then(() => (navigator.onLine ? flush() : 0)),
+  )
   // 'online' is not always told (a network that comes back without the phone noticing):
   // try again now and then while something waits.
   window.setInterval(() => {

@@ -3,6 +3,8 @@ export default {
   zh: {
     worker: {
       pending: '{n} 条待发送',
+      othersPending: '本机还有其他账号的 {n} 条上报待发送，需本人登录后才会发出。',
+      leaveWithPending: '您还有 {n} 条上报未发送。退出后它们仍保存在本机，您下次登录时自动发送。',
       home: {
         title: '网格工作台',
         grid: '我的网格：{name}',
@@ -174,6 +176,8 @@ export default {
   en: {
     worker: {
       pending: '{n} waiting to send',
+      othersPending: '{n} reports by other users of this phone are waiting; each goes when its author signs in.',
+      leaveWithPending: 'You have {n} reports not yet sent. They stay on this phone and go when you next sign in.',
       home: {
         title: 'Grid work',
         grid: 'My grid: {name}',
