@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -131,3 +133,41 @@ def test_subtree_query_is_an_index_range_scan(session: Session, world: World) ->
         session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = " ".join(r[0] for r in session.execute(text("EXPLAIN " + sql)))
         assert "Index Cond" in plan and "(path)::text >=" in plan, plan
+
+
+def test_a_new_grid_overlapping_its_kind_or_leaving_its_region_is_refused(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """One base grid answers for each point: a base grid over another is refused and says
+    which; an enterprise grid (专属网格) may lie inside a base grid; a grid must lie within
+    its region. A refusal writes nothing."""
+    h = world.login(client, "admin")
+
+    def add(code: str, kind: str, west: float, south: float, lang: str = "zh") -> Any:
+        ring = [[west, south], [west + 0.02, south], [west + 0.02, south + 0.02]]
+        body = {
+            "code": code,
+            "name": f"网格{code[-2:]}",
+            "kind": kind,
+            "region_code": "330305001001",  # community A1: lon 120.0–120.1, lat 30.0–30.2
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[*ring, [west, south + 0.02], [west, south]]],
+            },
+        }
+        return client.post("/api/grids", json=body, headers={**h, "Accept-Language": lang})
+
+    before = session.scalar(text("SELECT count(*) FROM grid"))
+    over = add("33030500100103", "base", 120.07, 30.09)  # across both grids of A1
+    assert over.status_code == 409, over.text
+    message = over.json()["error"]["message"]
+    assert GRID_A1_1 in message and f"{GRID_A1_1[:-1]}2" in message and "重叠" in message
+    english = add("33030500100103", "base", 120.07, 30.09, "en").json()["error"]["message"]
+    assert english.startswith(f"The grid overlaps {GRID_A1_1}, ")
+    outside = add("33030500100103", "base", 120.2, 30.05)  # in community B1
+    assert outside.status_code == 422 and "超出所属区划 330305001001" in outside.text
+    assert session.scalar(text("SELECT count(*) FROM grid")) == before
+
+    inside = add("33030500100103", "enterprise", 120.02, 30.02)
+    assert inside.status_code == 201, inside.text
+    assert add("33030500100104", "enterprise", 120.03, 30.03).status_code == 409

@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from fengqiao.core.errors import Invalid, NotFound
+from fengqiao.core.errors import Conflict, Invalid, NotFound
 from fengqiao.core.permissions import Action, Principal, within
 from fengqiao.core.regioncodes import is_child_code, level_of
 from fengqiao.core.revision import RevisionCache, bump_revision
@@ -260,10 +260,48 @@ def create_grid(
     check_grid_code(code, region, code_digits)
     if session.scalar(select(Grid.id).where(Grid.code == code)) is not None:
         raise Invalid("网格编码 {c} 已存在", "Grid code {c} already exists", c=code)
+    check_place(session, kind, region, geom)
     grid, _ = upsert_grid(session, code=code, name=name, kind=kind, region=region, geometry=geom)
     bump_revision(session, GRIDS_REVISION)
     session.commit()
     return grid
+
+
+def _square_metres(area_deg2: float) -> str:
+    return f"{area_deg2 * 1.2e10:.0f}"  # near 30° N; enough to say how much
+
+
+def check_place(session: Session, kind: str, region: Region, geom: BaseGeometry) -> None:
+    """A new grid lies within its region and overlaps no grid of its kind, so that each
+    point has one grid of each kind to answer for it."""
+    if region.geometry_wkb:
+        parent = shapely.from_wkb(region.geometry_wkb)
+        if not parent.buffer(geo.COVER_TOLERANCE).covers(geom):
+            raise Invalid(
+                "网格超出所属区划 {r}（{n}）的范围（约 {a} 平方米）",
+                "The grid lies partly outside its region {r} ({n}) (about {a} m²)",
+                r=region.code,
+                n=region.name,
+                a=_square_metres(shapely.area(shapely.difference(geom, parent))),
+            )
+    rows = session.execute(select(Grid.code, Grid.geometry_wkb).where(Grid.kind == kind)).all()
+    if not rows:
+        return
+    others = shapely.from_wkb([wkb for _, wkb in rows])
+    overlaps = sorted(
+        (rows[i].code, area)
+        for i in shapely.STRtree(others).query(geom, predicate="intersects")
+        if (area := float(shapely.area(shapely.intersection(others[i], geom))))
+        > geo.OVERLAP_TOLERANCE
+    )
+    if overlaps:
+        raise Conflict(
+            "与同类网格 {g} 重叠（约 {a} 平方米），请调整边界",
+            "The grid overlaps {ge} of the same kind (about {a} m²); adjust its boundary",
+            g="、".join(code for code, _ in overlaps[:5]),
+            ge=", ".join(code for code, _ in overlaps[:5]),
+            a=_square_metres(sum(area for _, area in overlaps)),
+        )
 
 
 def grid_geometry(grid: Grid) -> BaseGeometry:
@@ -307,8 +345,8 @@ def find_problems(
                         "overlap",
                         ci,
                         cj,
-                        f"{ci} 与 {cj} 重叠（约 {area * 1.2e10:.0f} 平方米）",
-                        f"{ci} overlaps {cj} (about {area * 1.2e10:.0f} m²)",
+                        f"{ci} 与 {cj} 重叠（约 {_square_metres(area)} 平方米）",
+                        f"{ci} overlaps {cj} (about {_square_metres(area)} m²)",
                     )
                 )
     for code, parent_code, g in children:
@@ -316,15 +354,15 @@ def find_problems(
         if parent_geom is None:
             continue
         if not parent_geom.buffer(geo.COVER_TOLERANCE).covers(g):
-            outside = shapely.area(shapely.difference(g, parent_geom))
+            outside = _square_metres(shapely.area(shapely.difference(g, parent_geom)))
             problems.append(
                 Problem(
                     "outside_parent",
                     code,
                     parent_code,
-                    f"{code} 超出上级区划 {parent_code} 的范围（约 {outside * 1.2e10:.0f} 平方米）",
+                    f"{code} 超出上级区划 {parent_code} 的范围（约 {outside} 平方米）",
                     f"{code} lies partly outside its parent {parent_code} "
-                    f"(about {outside * 1.2e10:.0f} m²)",
+                    f"(about {outside} m²)",
                 )
             )
     return problems
