@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, LiveServer, Visit
+from tests.world import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -222,6 +224,31 @@ def test_the_administration_opens_each_tab(visit: Callable[..., Visit]) -> None:
     page.goto(page.url.replace("/inbox", "/admin"))
     expect(page.get_by_role("tab").first).to_be_visible()
     v.check("admin")
+
+
+def test_an_administrator_stops_an_account_and_starts_it_again(
+    visit: Callable[..., Visit], live_server: LiveServer
+) -> None:
+    with live_server.api("admin") as api:
+        [user] = api.get("/api/users", params={"q": "worker_b"}).json()
+    v = visit()
+    page = v.login("admin", "/inbox")
+    page.goto(f"{live_server.url}/admin?tab=users")
+    page.locator("#user-filter-q").fill("worker_b")
+    page.keyboard.press("Enter")
+    page.locator(f'[data-test="user-show-{user["id"]}"]').click()
+    page.locator('[data-test="user-stop"]').click()
+    page.locator(".el-message-box").get_by_role("button", name="停用账号").click()
+    expect(page.locator('[data-test="user-start"]')).to_be_visible()
+    assert (
+        httpx.post(
+            f"{live_server.url}/api/auth/login", json={"username": "worker_b", "password": PASSWORD}
+        ).status_code
+        == 401
+    )
+    page.locator('[data-test="user-start"]').click()
+    expect(page.locator('[data-test="user-stop"]')).to_be_visible()
+    live_server.token("worker_b")  # signs in again
 
 
 def test_the_language_switches_to_english_and_back(visit: Callable[..., Visit]) -> None:

@@ -117,6 +117,7 @@ _VALIDATION_ZH = {
     "datetime_parsing": "时间格式不正确",
     "extra_forbidden": "不允许的字段",
     "value_error": "取值不正确",
+    "null_not_allowed": "不能为空",
 }
 
 

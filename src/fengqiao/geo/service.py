@@ -361,8 +361,7 @@ def find_problems(
                     code,
                     parent_code,
                     f"{code} 超出上级区划 {parent_code} 的范围（约 {outside} 平方米）",
-                    f"{code} lies partly outside its parent {parent_code} "
-                    f"(about {outside} m²)",
+                    f"{code} lies partly outside its parent {parent_code} (about {outside} m²)",
                 )
             )
     return problems

@@ -1,8 +1,19 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from fengqiao.core.permissions import Role
+
+
+def not_null(value: Any) -> Any:
+    """For a change: a field left out stays as it is, but one that cannot be empty may
+    not be given as null."""
+    if value is None:
+        raise PydanticCustomError("null_not_allowed", "may not be null")
+    return value
 
 
 class LoginRequest(BaseModel):
@@ -70,6 +81,24 @@ class UserCreate(BaseModel):
     id_number: str | None = Field(default=None, pattern=r"^\d{17}[\dXx]$")
 
 
+class UserUpdate(BaseModel):
+    """Only the fields given change (those that cannot be empty refuse null);
+    `unit_code` "" takes the user out of their unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    region_code: str | None = Field(default=None, description="region code or grid code")
+    unit_code: str | None = None
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9\-]{5,20}$")
+    id_number: str | None = Field(default=None, pattern=r"^\d{17}[\dXx]$")
+    is_active: bool | None = None
+
+    _not_null = field_validator("display_name", "password", "roles", "is_active")(not_null)
+
+
 class UnitOut(BaseModel):
     id: int
     code: str
@@ -90,3 +119,16 @@ class UnitCreate(BaseModel):
     region_code: str
     categories: list[str] = []
     phone: str | None = None
+
+
+class UnitUpdate(BaseModel):
+    """Only the fields given change (those that cannot be empty refuse null)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    categories: list[str] | None = None
+    phone: str | None = None
+    is_active: bool | None = None
+
+    _not_null = field_validator("name", "categories", "is_active")(not_null)

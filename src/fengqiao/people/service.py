@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, UOWTransaction, joinedload
 from fengqiao.core import audit, clock
 from fengqiao.core.config import Settings
 from fengqiao.core.errors import Conflict, Invalid, NotFound, TooMany, Unauthorized
-from fengqiao.core.permissions import Action, Principal, Role
+from fengqiao.core.permissions import ACTIONS, Action, Principal, Role
 from fengqiao.core.security import (
     DUMMY_HASH,
     hash_password,
@@ -298,6 +298,55 @@ def add_user(session: Session, principal: Principal, **fields: Any) -> User:
     return user
 
 
+def update_user(session: Session, principal: Principal, user_id: int, **fields: Any) -> User:
+    """An administrator changes a user of their jurisdiction: name, contact, roles, where
+    they work, password or whether the account is active. A new password or a stopped
+    account ends the user's sessions at once. Nobody stops their own account or takes
+    their own right to manage users."""
+    principal.require(Action.people_manage)
+    user = session.scalar(scoped_users(principal).where(User.id == user_id))
+    if user is None:
+        raise NotFound("用户", "user")
+    mine = user.id == principal.user_id
+    if mine and fields.get("is_active") is False:
+        raise Invalid("不能停用自己的账号", "You cannot stop your own account")
+    roles: list[Role] | None = fields.pop("roles", None)
+    if roles is not None:
+        if mine and not any(Action.people_manage in ACTIONS.get(r, ()) for r in roles):
+            raise Invalid(
+                "不能取消自己管理用户的权限", "You cannot take away your own right to manage users"
+            )
+        user.roles = [UserRole(role=r.value) for r in sorted(set(roles))]
+    region_code, unit_code = fields.pop("region_code", None), fields.pop("unit_code", None)
+    if unit_code is not None:
+        unit = get_unit(session, principal, unit_code) if unit_code else None
+        user.unit_id = unit.id if unit else None
+        if unit is not None and region_code is None:
+            user.region_path = unit.region_path
+    if region_code:
+        path = jurisdiction_path(session, region_code)
+        if not principal.covers(path):
+            raise NotFound("辖区", "jurisdiction")
+        user.region_path = path
+    password = fields.pop("password", None)
+    if password is not None:
+        user.password_hash = hash_password(password)
+    for name in ("display_name", "phone", "id_number", "is_active"):
+        if name in fields:
+            value = fields[name]
+            setattr(user, name, value.upper() if name == "id_number" and value else value)
+    if password is not None or fields.get("is_active") is False:
+        now = clock.now()
+        for row in session.scalars(
+            select(AuthSession).where(
+                AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None)
+            )
+        ):
+            row.revoked_at = now
+    session.commit()
+    return user
+
+
 def scoped_users(principal: Principal) -> Select[User]:
     return select(User).where(principal.scope(User.region_path))
 
@@ -425,6 +474,20 @@ def add_unit(
         phone=phone,
     )
     session.add(unit)
+    session.commit()
+    return unit
+
+
+def update_unit(session: Session, principal: Principal, code: str, **fields: Any) -> Unit:
+    """An administrator renames a unit of their jurisdiction, changes what it handles or
+    its phone, or stops it (routing then passes it by; its open tasks stay with it until
+    a dispatcher moves them)."""
+    principal.require(Action.units_manage)
+    unit = get_unit(session, principal, code)
+    if "categories" in fields:
+        fields["categories"] = sorted(set(fields["categories"]))
+    for name, value in fields.items():
+        setattr(unit, name, value)
     session.commit()
     return unit
 

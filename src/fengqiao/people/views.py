@@ -16,8 +16,10 @@ from fengqiao.people.schemas import (
     UnitBrief,
     UnitCreate,
     UnitOut,
+    UnitUpdate,
     UserCreate,
     UserOut,
+    UserUpdate,
 )
 
 router = APIRouter(tags=["people 人员与登录"])
@@ -115,6 +117,17 @@ def create_user(body: UserCreate, session: SessionDep, principal: PrincipalDep) 
     return user_out(session, principal, user)
 
 
+@router.patch(
+    "/api/users/{user_id}", response_model=UserOut, summary="修改用户：角色、辖区、密码、停用"
+)
+def update_user(
+    user_id: int, body: UserUpdate, session: SessionDep, principal: PrincipalDep
+) -> UserOut:
+    fields = body.model_dump(exclude_unset=True)
+    user = service.update_user(session, principal, user_id, **fields)
+    return user_out(session, principal, user)
+
+
 def unit_out(unit: Unit) -> UnitOut:
     return UnitOut(
         id=unit.id,
@@ -151,3 +164,11 @@ def read_unit(code: str, session: SessionDep, principal: PrincipalDep) -> UnitOu
 @router.post("/api/units", response_model=UnitOut, status_code=201, summary="新增单位")
 def create_unit(body: UnitCreate, session: SessionDep, principal: PrincipalDep) -> UnitOut:
     return unit_out(service.add_unit(session, principal, **body.model_dump()))
+
+
+@router.patch("/api/units/{code}", response_model=UnitOut, summary="修改单位：名称、职责类别、停用")
+def update_unit(
+    code: str, body: UnitUpdate, session: SessionDep, principal: PrincipalDep
+) -> UnitOut:
+    fields = body.model_dump(exclude_unset=True)
+    return unit_out(service.update_unit(session, principal, code, **fields))
