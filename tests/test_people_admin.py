@@ -60,6 +60,10 @@ def test_roles_and_jurisdiction_change_and_only_what_is_given(
     assert me["jurisdiction_path"].endswith(f"/{GRID_A1_1}/")
     session.expire_all()
     assert session.scalar(select(User.phone).where(User.id == target)) == phone
+    again = client.patch(
+        f"/api/users/{target}", json={"roles": ["grid_head", "volunteer"]}, headers=admin
+    )
+    assert again.status_code == 200 and again.json()["roles"] == ["grid_head", "volunteer"]
 
     for bad, field in (({"display_name": None}, "display_name"), ({"roles": []}, "roles")):
         refused = client.patch(f"/api/users/{target}", json=bad, headers=admin)
@@ -108,6 +112,22 @@ def test_a_township_administrator_changes_only_their_township(
         f"/api/users/{world.users['worker_a']}", json={"region_code": "330305002"}, headers=town
     )
     assert moved.status_code == 404
+    # A county unit serves the township, but its users' jurisdiction is the county's.
+    to_county = client.patch(
+        f"/api/users/{world.users['worker_a']}", json={"unit_code": "C-ZHZF"}, headers=town
+    )
+    assert to_county.status_code == 404
+    new_county_user = {
+        "username": "handler_by_town",
+        "display_name": "越权用户",
+        "password": PASSWORD,
+        "roles": ["unit_handler"],
+        "unit_code": "C-ZHZF",
+    }
+    assert client.post("/api/users", json=new_county_user, headers=town).status_code == 404
+    session.expire_all()
+    assert session.scalar(select(User.unit_id).where(User.id == world.users["worker_a"])) is None
+    assert session.scalar(select(User.id).where(User.username == "handler_by_town")) is None
     inside = client.patch(
         f"/api/users/{world.users['worker_a']}", json={"display_name": "甲网格员"}, headers=town
     )

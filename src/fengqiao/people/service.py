@@ -291,11 +291,17 @@ def add_user(session: Session, principal: Principal, **fields: Any) -> User:
     region_code, unit_code = fields.pop("region_code", None), fields.pop("unit_code", None)
     unit = get_unit(session, principal, unit_code) if unit_code else None
     path = jurisdiction_path(session, region_code) if region_code else None
-    if path is not None and not principal.covers(path):
-        raise NotFound("辖区", "jurisdiction")
+    _check_jurisdiction(principal, path or (unit.region_path if unit else None))
     user = create_user(session, region_path=path, unit=unit, **fields)
     session.commit()
     return user
+
+
+def _check_jurisdiction(principal: Principal, path: str | None) -> None:
+    """A user's jurisdiction lies within their administrator's: a unit above the
+    administrator's area (which serves it) gives no wider one."""
+    if path is not None and not principal.covers(path):
+        raise NotFound("辖区", "jurisdiction")
 
 
 def update_user(session: Session, principal: Principal, user_id: int, **fields: Any) -> User:
@@ -324,10 +330,8 @@ def update_user(session: Session, principal: Principal, user_id: int, **fields: 
         if unit is not None and region_code is None:
             user.region_path = unit.region_path
     if region_code:
-        path = jurisdiction_path(session, region_code)
-        if not principal.covers(path):
-            raise NotFound("辖区", "jurisdiction")
-        user.region_path = path
+        user.region_path = jurisdiction_path(session, region_code)
+    _check_jurisdiction(principal, user.region_path)
     password = fields.pop("password", None)
     if password is not None:
         user.password_hash = hash_password(password)
