@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, LiveServer, Visit
 from tests.world import PASSWORD
@@ -118,6 +118,16 @@ def test_a_matter_goes_round_the_loop_through_the_pages(
         assert step in actions
 
 
+def _queue_report(page: Page, title: str, description: str) -> None:
+    """Reports from the phone page at a typed position, with no network: it is queued."""
+    page.locator("#report-title").fill(title)
+    page.locator("#report-description").fill(description)
+    page.locator("#report-lon").fill("120.05")
+    page.locator("#report-lat").fill("30.05")
+    page.locator('[data-test="submit-report"]').click()
+    expect(page.locator('[data-test="queued-notice"]')).to_be_visible()
+
+
 def test_a_report_made_offline_is_sent_exactly_once(
     visit: Callable[..., Visit], live_server: LiveServer
 ) -> None:
@@ -131,12 +141,7 @@ def test_a_report_made_offline_is_sent_exactly_once(
     w.check("worker-report")
 
     w.context.set_offline(True)
-    page.locator("#report-title").fill(title)
-    page.locator("#report-description").fill("桥洞下有人堆放大量杂物，存在安全隐患。")
-    page.locator("#report-lon").fill("120.05")
-    page.locator("#report-lat").fill("30.05")
-    page.locator('[data-test="submit-report"]').click()
-    expect(page.locator('[data-test="queued-notice"]')).to_be_visible()
+    _queue_report(page, title, "桥洞下有人堆放大量杂物，存在安全隐患。")
     with live_server.api("dispatcher") as api:
         assert api.get("/api/events", params={"q": title}).json()["total"] == 0
 
@@ -163,12 +168,7 @@ def test_a_report_queued_on_a_shared_phone_is_sent_only_as_its_author(
     page.goto(f"{live_server.url}/m/report")
     page.wait_for_function("navigator.serviceWorker.controller !== null")  # the app is kept
     w.context.set_offline(True)
-    page.locator("#report-title").fill(title)
-    page.locator("#report-description").fill("十字路口东北角井盖缺失，夜间很危险。")
-    page.locator("#report-lon").fill("120.05")
-    page.locator("#report-lat").fill("30.05")
-    page.locator('[data-test="submit-report"]').click()
-    expect(page.locator('[data-test="queued-notice"]')).to_be_visible()
+    _queue_report(page, title, "十字路口东北角井盖缺失，夜间很危险。")
 
     # Signing out with a report waiting asks first; offline, it signs out all the same.
     page.get_by_role("button", name="退出").first.click()
@@ -285,12 +285,7 @@ def test_the_phone_app_opens_and_queues_a_report_with_no_network_at_all(
 
     w.context.set_offline(True)
     page.reload()  # no network: the page comes from the service worker's cache
-    page.locator("#report-title").fill(title)
-    page.locator("#report-description").fill("码头东侧护栏螺丝松动，有落水风险。")
-    page.locator("#report-lon").fill("120.05")
-    page.locator("#report-lat").fill("30.05")
-    page.locator('[data-test="submit-report"]').click()
-    expect(page.locator('[data-test="queued-notice"]')).to_be_visible()
+    _queue_report(page, title, "码头东侧护栏螺丝松动，有落水风险。")
 
     w.context.set_offline(False)
     expect(page.locator('[data-test="sent-number"]')).to_be_visible(timeout=20_000)
