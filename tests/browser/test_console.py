@@ -4,6 +4,8 @@ exactly once, the dashboard shows the server's figures, and the language switche
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Callable
 
 import httpx
@@ -104,6 +106,10 @@ def test_a_matter_goes_round_the_loop_through_the_pages(
     page.get_by_text(number).first.click()
     page.wait_for_url(f"**/m/events/{event_id}")
     w.check("worker-event")
+    _add_photo(page, "verify-photo")
+    page.get_by_role("button", name="删除照片 1").click()  # taken again
+    expect(page.get_by_role("img", name="待上传照片 1")).to_have_count(0)
+    _add_photo(page, "verify-photo")
     page.locator('[data-test="verify-ok"]').click()
     dialog = page.get_by_role("dialog")
     if dialog.count():
@@ -116,6 +122,31 @@ def test_a_matter_goes_round_the_loop_through_the_pages(
     actions = [e["action"] for e in matter["timeline"]]
     for step in ("dispatch", "sign", "feedback", "request_verification", "verify_ok"):
         assert step in actions
+    assert [a["stage"] for a in matter["attachments"]].count("verify") == 1
+
+
+def _png() -> bytes:
+    """A real 2×2 PNG, as a phone camera would hand over (only smaller)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    pixels = b"".join(b"\x00" + b"\xd0\x30\x30" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(pixels))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _add_photo(page: Page, input_id: str) -> None:
+    page.locator(f"#{input_id}").set_input_files(
+        files=[{"name": "site.png", "mimeType": "image/png", "buffer": _png()}]
+    )
+    expect(page.get_by_role("img", name="待上传照片 1")).to_be_visible()
 
 
 def _queue_report(page: Page, title: str, description: str) -> None:
@@ -141,6 +172,7 @@ def test_a_report_made_offline_is_sent_exactly_once(
     w.check("worker-report")
 
     w.context.set_offline(True)
+    _add_photo(page, "report-photo")
     _queue_report(page, title, "桥洞下有人堆放大量杂物，存在安全隐患。")
     with live_server.api("dispatcher") as api:
         assert api.get("/api/events", params={"q": title}).json()["total"] == 0
@@ -154,6 +186,11 @@ def test_a_report_made_offline_is_sent_exactly_once(
         found = api.get("/api/events", params={"q": title}).json()
     assert found["total"] == 1
     assert found["items"][0]["channel"] in ("grid_app", "web")
+    with live_server.api("dispatcher") as api:
+        matter = api.get(f"/api/events/{found['items'][0]['id']}").json()
+    assert [(a["stage"], a["content_type"]) for a in matter["attachments"]] == [
+        ("report", "image/png")
+    ]
 
 
 def test_a_report_queued_on_a_shared_phone_is_sent_only_as_its_author(

@@ -3,6 +3,7 @@ export default {
   zh: {
     worker: {
       pending: '{n} 条待发送',
+      photos: { take: '拍照 / 选择照片', remove: '删除照片 {n}', count: '已选 {n} 张', alt: '待上传照片 {n}' },
       othersPending: '本机还有其他账号的 {n} 条上报待发送，需本人登录后才会发出。',
       leaveWithPending: '您还有 {n} 条上报未发送。退出后它们仍保存在本机，您下次登录时自动发送。',
       home: {
@@ -57,10 +58,6 @@ export default {
         fieldAddress: '地址',
         addressPlaceholder: '门牌号、地标等',
         photos: '现场照片',
-        takePhoto: '拍照 / 选择照片',
-        photoAlt: '现场照片 {n}',
-        removePhoto: '删除照片 {n}',
-        photoCount: '已选 {n} 张',
         position: '位置',
         locating: '正在定位…',
         located: '已定位：经度 {lon}，纬度 {lat}（精度约 {acc} 米）',
@@ -138,9 +135,6 @@ export default {
         rating: { satisfied: '满意', basically: '基本满意', dissatisfied: '不满意' },
         needRating: '请选择评价',
         photo: '拍照留证（可选）',
-        addPhoto: '拍照 / 选择照片',
-        removePhoto: '删除照片 {n}',
-        actionPhotoAlt: '待上传照片 {n}',
         uploading: '正在上传照片…',
         done: '已提交：{action}',
         offline: '当前无网络，请联网后再提交',
@@ -176,6 +170,7 @@ export default {
   en: {
     worker: {
       pending: '{n} waiting to send',
+      photos: { take: 'Take / choose photo', remove: 'Remove photo {n}', count: '{n} selected', alt: 'Photo to upload {n}' },
       othersPending: '{n} reports by other users of this phone are waiting; each goes when its author signs in.',
       leaveWithPending: 'You have {n} reports not yet sent. They stay on this phone and go when you next sign in.',
       home: {
@@ -230,10 +225,6 @@ export default {
         fieldAddress: 'Address',
         addressPlaceholder: 'House number, landmark…',
         photos: 'Photos',
-        takePhoto: 'Take / choose photo',
-        photoAlt: 'Photo {n}',
-        removePhoto: 'Remove photo {n}',
-        photoCount: '{n} selected',
         position: 'Position',
         locating: 'Locating…',
         located: 'Located: longitude {lon}, latitude {lat} (about {acc} m)',
@@ -311,9 +302,6 @@ export default {
         rating: { satisfied: 'Satisfied', basically: 'Basically satisfied', dissatisfied: 'Dissatisfied' },
         needRating: 'Choose a rating',
         photo: 'Photo as evidence (optional)',
-        addPhoto: 'Take / choose photo',
-        removePhoto: 'Remove photo {n}',
-        actionPhotoAlt: 'Photo to upload {n}',
         uploading: 'Uploading photos…',
         done: 'Done: {action}',
         offline: 'Offline: connect to the network and try again',
