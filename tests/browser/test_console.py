@@ -77,6 +77,8 @@ def test_a_matter_goes_round_the_loop_through_the_pages(
     d.check("inbox")
     page.get_by_role("link", name=number).click()
     page.wait_for_url(f"**/events/{event_id}")
+    # The report's photo, fetched with the dispatcher's token.
+    expect(page.locator('[data-test^="attachment-"] img').first).to_be_visible()
     d.check("event-detail")
     page.locator('[data-test="quick-dispatch"]').click()
     expect(page.locator('[data-test="action-remind"]')).to_be_visible()
@@ -105,6 +107,7 @@ def test_a_matter_goes_round_the_loop_through_the_pages(
     page = w.login("worker_a", "/m")
     page.get_by_text(number).first.click()
     page.wait_for_url(f"**/m/events/{event_id}")
+    expect(page.get_by_role("img", name="上报照片 1")).to_be_visible()
     w.check("worker-event")
     _add_photo(page, "verify-photo")
     page.get_by_role("button", name="删除照片 1").click()  # taken again

@@ -99,6 +99,17 @@ export async function request<T>(
   return (await resp.json()) as T
 }
 
+/** A protected file (a matter's photo) as an object URL, fetched with the Bearer token (an
+ * <img> cannot send it). The caller revokes the URL when the image goes. */
+export async function objectUrl(path: string): Promise<string> {
+  const headers: Record<string, string> = {}
+  const t = token()
+  if (t) headers.Authorization = `Bearer ${t}`
+  const resp = await fetch(path, { headers })
+  if (!resp.ok) throw new ApiError(resp.status, 'file', String(resp.status))
+  return URL.createObjectURL(await resp.blob())
+}
+
 export const api = {
   get: <T>(path: string, query?: Query) => request<T>('GET', path, undefined, query),
   post: <T>(path: string, body?: unknown) => request<T>('POST', path, body),
