@@ -327,3 +327,11 @@ def test_indicators_are_scoped(desk: Desk) -> None:
         "/api/indicators", params={"region": "330305002"}, headers=desk.h("town_a")
     )
     assert resp.status_code == 404
+
+
+def test_categories_have_english_names(desk: Desk) -> None:
+    found = desk.client.get("/api/categories", headers=desk.h("dispatcher")).json()
+    by_code = {c["code"]: c for c in found}
+    assert by_code["urban_management"]["name"] == "市容环境"
+    assert by_code["urban_management"]["name_en"] == "Street environment"
+    assert all(c["name_en"] for c in found)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
-from fengqiao.core.migrate import alembic_config
+from fengqiao.core.database import make_engine
+from fengqiao.core.migrate import alembic_config, upgrade
 from fengqiao.models import Base
+from tests.conftest import new_database
 
 
 def test_migrations_build_the_schema_from_empty(migrated_engine: Engine) -> None:
@@ -28,3 +32,25 @@ def test_no_drift_between_models_and_migrations(migrated_engine: Engine) -> None
 def test_one_linear_history() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert len(script.get_heads()) == 1
+
+
+def test_an_installation_upgraded_to_english_names_gets_them(tmp_path: Path) -> None:
+    """Revision 0005 fills the English names of the default categories already stored, and
+    leaves an installation's own categories without one."""
+    with new_database(tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine, "0004")
+            with engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO event_category (code, name, is_active) VALUES "
+                        "('urban_management', '市容环境', true), ('harbour', '港口管理', true)"
+                    )
+                )
+            upgrade(engine)
+            with engine.connect() as conn:
+                names = dict(conn.execute(text("SELECT code, name_en FROM event_category")).all())
+            assert names == {"urban_management": "Street environment", "harbour": None}
+        finally:
+            engine.dispose()

@@ -298,6 +298,10 @@ def test_the_language_switches_to_english_and_back(visit: Callable[..., Visit]) 
     expect(page.get_by_role("link", name="Inbox")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     v.check("inbox-english")
+    # Category names come from the server in both languages.
+    page.locator("#inbox-category").click()
+    expect(page.get_by_role("option", name="Street environment")).to_be_visible()
+    page.keyboard.press("Escape")
     page.goto(page.url.replace("/inbox", "/events/999999"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("No such matter")
     # The server answers in English too.

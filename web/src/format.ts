@@ -1,5 +1,11 @@
 // Dates, deadline colours and names shared by the pages.
-import type { Matter } from './types'
+import { language } from './api'
+import type { Category, Matter } from './types'
+
+/** A category's name in the console's language (its Chinese name when it has no other). */
+export function categoryLabel(c: Category): string {
+  return language.value === 'en' && c.name_en ? c.name_en : c.name
+}
 
 export function when(value: string | null | undefined): string {
   if (!value) return '—'

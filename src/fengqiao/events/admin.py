@@ -17,7 +17,10 @@ from fengqiao.people.models import Unit
 def seed_defaults(session: Session) -> None:
     """Categories and deadline policies for a new installation (only into empty tables)."""
     if session.scalar(select(Category.code).limit(1)) is None:
-        session.add_all(Category(code=c, name=n, parent_code=p) for c, n, p in defaults.CATEGORIES)
+        session.add_all(
+            Category(code=c, name=n, name_en=en, parent_code=p)
+            for c, n, en, p in defaults.CATEGORIES
+        )
     if session.scalar(select(DeadlinePolicy.id).limit(1)) is None:
         for urgency, (basis, sign, onsite, reply, resolve, ladder) in defaults.DEADLINES.items():
             session.add(
@@ -39,7 +42,10 @@ def categories(session: Session) -> list[dict[str, str | None]]:
     rows = session.scalars(
         select(Category).where(Category.is_active.is_(True)).order_by(Category.code)
     )
-    return [{"code": c.code, "name": c.name, "parent_code": c.parent_code} for c in rows]
+    return [
+        {"code": c.code, "name": c.name, "name_en": c.name_en, "parent_code": c.parent_code}
+        for c in rows
+    ]
 
 
 def _rule_out(rule: RoutingRule, unit: Unit) -> RuleOut:

@@ -2,6 +2,7 @@
 import { computed, ref } from 'vue'
 import { ElMessage, ElMessageBox } from 'element-plus'
 import { api } from '../../api'
+import { categoryLabel } from '../../format'
 import type { Category } from '../../types'
 
 export interface Region {
@@ -176,7 +177,8 @@ export function regionLabel(codeOrPath: string | null | undefined): string {
 
 export function categoryName(code: string | null | undefined): string {
   if (!code) return ''
-  return categoryByCode.value.get(code)?.name ?? code
+  const c = categoryByCode.value.get(code)
+  return c ? categoryLabel(c) : code
 }
 
 /** Options for a region picker, indented by level so the tree shows through. */
@@ -193,13 +195,15 @@ export const categoryOptions = computed(() => {
   const top = categories.value.filter((c) => !c.parent_code)
   const out: { value: string; label: string; child: boolean }[] = []
   for (const c of top) {
-    out.push({ value: c.code, label: c.name, child: false })
+    out.push({ value: c.code, label: categoryLabel(c), child: false })
     for (const k of categories.value.filter((x) => x.parent_code === c.code)) {
-      out.push({ value: k.code, label: k.name, child: true })
+      out.push({ value: k.code, label: categoryLabel(k), child: true })
     }
   }
   const seen = new Set(out.map((o) => o.value))
-  for (const c of categories.value) if (!seen.has(c.code)) out.push({ value: c.code, label: c.name, child: !!c.parent_code })
+  for (const c of categories.value) {
+    if (!seen.has(c.code)) out.push({ value: c.code, label: categoryLabel(c), child: !!c.parent_code })
+  }
   return out
 })
 
