@@ -78,16 +78,3 @@ def test_empty_index() -> None:
     index = GridIndex([])
     assert index.locate(1, 1) is None
     assert index.locate_many(np.array([1.0]), np.array([1.0])).tolist() == [-1]
-
-
-def test_grids_overlapping_a_box() -> None:
-    index = GridIndex(
-        [
-            (1, "a", box(0, 0, 1, 1)),
-            (2, "b", box(1, 0, 2, 1)),
-            (3, "c", box(5, 5, 6, 6)),
-        ]
-    )
-    assert sorted(index.overlapping(0.9, 0.4, 1.1, 0.6)) == [1, 2]
-    assert index.overlapping(0.2, 0.2, 0.3, 0.3) == [1]
-    assert index.overlapping(3, 3, 4, 4) == []

@@ -151,8 +151,8 @@ def test_each_report_of_a_batch_gets_its_own_possible_duplicates(
 ) -> None:
     """The duplicate search of a whole batch is one query for the reports with a position
     (on PostgreSQL) and one for those with only a region; each report gets the candidates
-    of its own place: its region, or within 500 m across grid edges."""
-    reader = intake.Reader(None, 0.6, calendar_cache().get, LOCATOR.near)
+    of its own place: its region, or within 500 m across grid edges and cells."""
+    reader = intake.Reader(None, 0.6, calendar_cache().get)
     light, manhole = "路灯不亮，整条街晚上一片漆黑", "井盖松动，昨晚有行人踩空摔倒"
 
     def at(title: str, lat: float) -> intake.Report:
@@ -171,7 +171,7 @@ def test_each_report_of_a_batch_gets_its_own_possible_duplicates(
         _prepare(engine, "head_a", intake.Report(title=light, region_code=COMM_A1), reader),
         _prepare(engine, "head_a", intake.Report(title=manhole, region_code=COMM_B1), reader),
         _prepare(engine, "head_a", intake.Report(title=light, region_code=COMM_B1), reader),
-        _prepare(engine, "head_a", at(manhole, 30.1005), reader),  # A1-2, 110 m north
+        _prepare(engine, "head_a", at(manhole, 30.1005), reader),  # A1-2, next cell: 110 m on
         _prepare(engine, "head_a", at(light, 30.1005), reader),
         _prepare(engine, "head_a", at(manhole, 30.15), reader),  # 5 km on
     ]

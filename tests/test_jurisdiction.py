@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from fengqiao.core.permissions import Principal, Role
+from fengqiao.events import service as events
+from fengqiao.events.models import Event
+from fengqiao.people import service as people
+from fengqiao.people.models import User
 from tests.world import (
     COMM_A1,
     COMM_A2,
@@ -360,3 +367,24 @@ def test_anonymous_callers_get_401_everywhere(client: TestClient) -> None:
         resp = client.get(path)
         assert resp.status_code == 401, path
         assert resp.json()["error"]["message"] == "请先登录"
+
+
+def test_the_rule_for_a_matter_in_hand_is_the_rule_of_the_query(
+    session: Session, world: World
+) -> None:
+    """`events.sees` (used where the matter's place, unit and reporter are already read,
+    as for the possible duplicates of a new report) agrees with `scoped_events` for every
+    user and matter, a unit's tasks and a caller of the whole country among them."""
+    matters = session.scalars(select(Event)).all()
+    for matter, unit in zip(matters, ("bureau", "platform_a"), strict=False):
+        matter.unit_id = world.units[unit]
+    session.commit()
+    principals = [people.principal_of(user) for user in session.scalars(select(User)).all()] + [
+        Principal(0, "root", "root", frozenset({Role.admin}), scope_path="/")
+    ]
+    for principal in principals:
+        visible = set(session.scalars(events.scoped_events(principal).with_only_columns(Event.id)))
+        for matter in matters:
+            seen = events.sees(principal, matter.region_path, matter.unit_id, matter.reporter_id)
+            assert seen == (matter.id in visible), (principal.username, matter.number)
+    assert visible == {m.id for m in matters}  # the last: everywhere

@@ -161,12 +161,13 @@ class MatterPrints:
         self._prints: OrderedDict[int, Fingerprint] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, matter_id: int) -> Fingerprint | None:
+    def get_many(self, matter_ids: Iterable[int]) -> dict[int, Fingerprint]:
+        """The fingerprints kept of these matters (those not kept are left out)."""
         with self._lock:
-            found = self._prints.get(matter_id)
-            if found is not None:
-                self._prints.move_to_end(matter_id)
-            return found
+            found = {m: p for m in matter_ids if (p := self._prints.get(m)) is not None}
+            for m in found:
+                self._prints.move_to_end(m)
+        return found
 
     def clear(self) -> None:
         """Forget every matter (after matters were deleted and their ids may be reused)."""

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Insert,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    bindparam,
+    column,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -99,3 +118,60 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+@cache
+def _recordset_insert(
+    table: Table,
+    columns: tuple[str, ...],
+    skip_conflicts_on: str | None,
+    returning: tuple[str, ...],
+) -> Insert:
+    """PostgreSQL: INSERT … SELECT FROM jsonb_to_recordset(:rows), one text whatever the
+    number of rows, so the server prepares it once per connection and the driver does not
+    parse a new statement for every batch."""
+    types = {c: table.c[c].type for c in columns}
+    rows = (
+        func.jsonb_to_recordset(bindparam("rows", type_=postgresql.JSONB))
+        .table_valued(
+            *(column(c, Text() if isinstance(t, String) else t) for c, t in types.items())
+        )
+        .render_derived(name="r", with_types=True)
+    )
+    statement = postgresql.insert(table).from_select(list(columns), select(*rows.c))
+    if skip_conflicts_on is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[skip_conflicts_on])
+    return statement.returning(*(table.c[c] for c in returning)) if returning else statement
+
+
+def insert_many(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_conflicts_on: str | None = None,
+    returning: Sequence[Column[Any]] = (),
+) -> Sequence[Row[Any]]:
+    """Insert rows (dicts with the same keys) in one statement; a row whose value of the
+    unique column `skip_conflicts_on` is taken is skipped. The `returning` columns of the
+    rows inserted."""
+    if not rows:
+        return []
+    names = tuple(c.name for c in returning)
+    if connection.dialect.name == "postgresql":
+        statement = _recordset_insert(table, tuple(rows[0]), skip_conflicts_on, names)
+        values = [{k: _json_value(v) for k, v in row.items()} for row in rows]
+        result = connection.execute(statement, {"rows": values})
+    else:
+        plain = sqlite.insert(table)
+        if skip_conflicts_on is not None:
+            plain = plain.on_conflict_do_nothing(index_elements=[skip_conflicts_on])
+        if names:
+            result = connection.execute(plain.returning(*returning), list(rows))
+        else:
+            result = connection.execute(plain, list(rows))
+    return result.all() if names else []

@@ -134,7 +134,7 @@ class Principal:
         """The same test in Python, for a path already in hand."""
         if self.scope_path is None or path is None:
             return False
-        return path.startswith(self.scope_path)
+        return self.scope_path == "/" or path.startswith(self.scope_path)
 
     def has_any(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

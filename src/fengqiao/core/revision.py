@@ -77,6 +77,10 @@ class RevisionCache(Generic[T]):
     def invalidate(self) -> None:
         self._checked_at = float("-inf")
 
+    def fresh(self) -> bool:
+        """Built and checked within `check_every`: `get` will not read the database."""
+        return self._value is not None and time.monotonic() - self._checked_at < self.check_every
+
     def get(self, session: Session) -> T:
         now = time.monotonic()
         if self._value is None or now - self._checked_at >= self.check_every:

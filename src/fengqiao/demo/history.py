@@ -34,6 +34,7 @@ from fengqiao.events import service
 from fengqiao.events.enums import EventState as S
 from fengqiao.events.lifecycle import TRANSITIONS
 from fengqiao.events.models import Category, Event
+from fengqiao.geo.cells import cell_of
 from fengqiao.geo.models import Grid, Region
 from fengqiao.people.models import GridMember, Unit, User, UserRole
 
@@ -303,6 +304,7 @@ def _simulate(
         "address": f"{grid.name}附近",
         "grid_id": grid.id,
         "region_path": grid.path,
+        "cell": cell_of(lon, lat),
         "unit_id": None,
         "merged_into_id": None,
         "due_flagged": False,

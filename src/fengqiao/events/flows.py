@@ -36,11 +36,7 @@ def channels_from(settings: Settings) -> dict[str, notify.Channel]:
     return {"default": chosen, "log": notify.LogChannel()}
 
 
-def reader_from(
-    settings: Settings,
-    calendar: Callable[[Session], WorkCalendar],
-    near_grids: Callable[[Session, float, float, float], list[int]] | None = None,
-) -> intake.Reader:
+def reader_from(settings: Settings, calendar: Callable[[Session], WorkCalendar]) -> intake.Reader:
     """Intake's reader: the installed text model, if any."""
     model = None
     folder = settings.effective_classifier_dir
@@ -49,7 +45,7 @@ def reader_from(
 
         model = load_model(folder)
         log.info("text model %s loaded from %s", model.version, folder)
-    return intake.Reader(model, settings.duplicate_threshold, calendar, near_grids)
+    return intake.Reader(model, settings.duplicate_threshold, calendar)
 
 
 def sweep_all(factory: sessionmaker[Session], calendar: RevisionCache[WorkCalendar]) -> int:

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from fengqiao.classify import flows as classify
 from fengqiao.classify.duplicates import MATTER_PRINTS
 from fengqiao.core import audit, clock
+from fengqiao.core.database import insert_many
 from fengqiao.core.errors import Conflict, Invalid
 from fengqiao.core.levels import COUNTY, TOWNSHIP, ancestor_at, path_level
 from fengqiao.core.models import AuditLog
@@ -31,6 +31,7 @@ from fengqiao.core.workcalendar import WorkCalendar
 from fengqiao.events import service
 from fengqiao.events.enums import EventState, Urgency
 from fengqiao.events.models import Event, TimelineEntry
+from fengqiao.geo.cells import cell_of
 from fengqiao.geo.models import Region
 from fengqiao.notify import service as notify
 from fengqiao.notify.models import OutboxMessage
@@ -58,14 +59,12 @@ class Report:
 @dataclass
 class Reader:
     """What intake reads each report with: the text model (None when none is installed),
-    the similarity from which a nearby matter is a possible duplicate, the working calendar
-    for routing, and the grids near a point."""
+    the similarity from which a nearby matter is a possible duplicate, and the working
+    calendar for routing."""
 
     model: classify.CategoryModel | None
     duplicate_threshold: float
     calendar: Callable[[Session], WorkCalendar]
-    # (session, lon, lat, metres) → ids of the grids that may hold a point that near
-    near_grids: Callable[[Session, float, float, float], list[int]] | None = None
 
 
 @dataclass
@@ -79,12 +78,21 @@ class Intake:
     ip: str | None
     sure: classify.CategorySuggestions | None = None
     duplicates: classify.DuplicateQuery | None = None
+    found: list[classify.FoundDuplicate] = field(default_factory=list)  # once written
 
     @property
     def routes_itself(self) -> classify.CategorySuggestions | None:
         """The suggestions to route by, once written: sure, and not a repeat of a matter
         nearby."""
-        return None if self.event.possible_duplicates else self.sure
+        return None if self.found else self.sure
+
+    def visible_duplicates(self) -> list[dict[str, Any]]:
+        """The possible duplicates found when it was written that its reporter may see."""
+        return [
+            d.shown()
+            for d in self.found
+            if service.sees(self.principal, d.region_path, d.unit_id, d.reporter_id)
+        ]
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,7 @@ def prepare(
         address=data.address,
         grid_id=grid_id,
         region_path=path,
+        cell=None if data.lon is None or data.lat is None else cell_of(data.lon, data.lat),
         reporter_id=principal.user_id,
         reporter_name=data.reporter_name or principal.display_name,
         reporter_phone=data.reporter_phone,
@@ -164,12 +173,7 @@ def prepare(
         event.category_suggestions = suggestions.as_dict()
         event.category_code = suggestions.sure
     event.suggestion = service.suggest_route(routing, event)
-    search = None
-    if reader is not None:
-        near = None
-        if reader.near_grids is not None and data.lon is not None and data.lat is not None:
-            near = reader.near_grids(session, data.lon, data.lat, classify.DUPLICATE_RADIUS_M)
-        search = classify.DuplicateQuery(event, reader.duplicate_threshold, near)
+    search = None if reader is None else classify.DuplicateQuery(event, reader.duplicate_threshold)
     sure = suggestions is not None and suggestions.sure and (event.suggestion or {}).get("unit_id")
     return Intake(event, principal, ip, suggestions if sure else None, search)
 
@@ -196,24 +200,25 @@ def _insert(
         ).all()
         for (i, row), matter_id in zip(rows.items(), ids, strict=True):
             row["id"], row["number"] = matter_id, _number(intakes[i].event, matter_id)
-        return set(
-            connection.scalars(
-                postgresql.insert(table)
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(table.c.id),
-                list(rows.values()),
-            )
+        inserted = insert_many(
+            connection,
+            table,
+            list(rows.values()),
+            skip_conflicts_on="idempotency_key",
+            returning=[table.c.id],
         )
+        return {matter_id for (matter_id,) in inserted}
     # SQLite hands out ids on insert: a placeholder number, then the real one.
     for row in rows.values():
         row["number"] = f"tmp-{uuid.uuid4().hex[:28]}"
-    inserted = connection.execute(
-        sqlite.insert(table)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(table.c.number, table.c.id),
+    inserted = insert_many(
+        connection,
+        table,
         list(rows.values()),
+        skip_conflicts_on="idempotency_key",
+        returning=[table.c.number, table.c.id],
     )
-    by_placeholder = {number: matter_id for number, matter_id in inserted}
+    by_placeholder = {row.number: row.id for row in inserted}
     numbered = []
     for i, row in rows.items():
         matter_id = by_placeholder.get(row["number"])
@@ -250,7 +255,8 @@ def write(connection: Connection, intakes: Sequence[Intake]) -> list[Written]:
     searched = [(i, q) for i in leading if (q := intakes[i].duplicates) is not None]
     duplicates_of = classify.find_duplicates(connection, [q for _, q in searched])
     for (i, _), duplicates in zip(searched, duplicates_of, strict=True):
-        intakes[i].event.possible_duplicates = duplicates
+        intakes[i].found = duplicates
+        intakes[i].event.possible_duplicates = [d.shown() for d in duplicates]
     rows = {i: {c: getattr(intakes[i].event, c) for c in columns} for i in leading}
     made = _insert(connection, table, intakes, rows)
     answers: dict[int, Written] = {
@@ -316,10 +322,9 @@ def write(connection: Connection, intakes: Sequence[Intake]) -> list[Written]:
         )
         who = audit.actor(principal, intakes[i].ip)
         audit_rows.append(audit.created(who, Event, answer.id, event.region_path, rows[i]))
-    if answers:
-        connection.execute(insert(TimelineEntry), timeline)
-        connection.execute(insert(OutboxMessage), outbox)
-        connection.execute(insert(AuditLog), audit_rows)
+    insert_many(connection, cast(Table, TimelineEntry.__table__), timeline)
+    insert_many(connection, cast(Table, OutboxMessage.__table__), outbox)
+    insert_many(connection, cast(Table, AuditLog.__table__), audit_rows)
     return result
 
 

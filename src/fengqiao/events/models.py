@@ -55,6 +55,7 @@ class Event(TimestampMixin, Base):
     address: Mapped[str | None] = mapped_column(String(200))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))
     region_path: Mapped[str] = mapped_column(PathString())
+    cell: Mapped[int | None] = mapped_column(Integer)  # of the position (geo.cells)
     # Who reported it.
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     reporter_name: Mapped[str | None] = mapped_column(String(64))
@@ -100,7 +101,7 @@ class Event(TimestampMixin, Base):
         Index("ix_event_state_path", "state", "region_path"),
         Index("ix_event_next_sweep_at", "next_sweep_at"),
         Index("ix_event_reported_at", "reported_at"),
-        Index("ix_event_grid_reported", "grid_id", "reported_at"),  # nearby recent matters
+        Index("ix_event_cell_reported", "cell", "reported_at"),  # nearby recent matters
         Index("ix_event_unit_state", "unit_id", "state"),
     )
     # Every UPDATE checks the version it read: of two concurrent transitions one loses.

@@ -69,17 +69,42 @@ ZONE = ZoneInfo("Asia/Shanghai")
 # ---------------------------------------------------------------- reading
 
 
+# The roles that see the matters of their jurisdiction (the others: a unit its tasks, a
+# resident their own).
+AREA_READERS = (
+    Role.dispatcher,
+    Role.leader,
+    Role.admin,
+    Role.maritime_officer,
+    Role.mediator,
+    *GRID_STAFF,
+)
+
+
 def scoped_events(principal: Principal) -> Select[Event]:
     """What the caller may see: their jurisdiction; a unit its tasks; a resident their own."""
     clauses = []
-    if principal.has_any(
-        Role.dispatcher, Role.leader, Role.admin, Role.maritime_officer, Role.mediator, *GRID_STAFF
-    ):
+    if principal.has_any(*AREA_READERS):
         clauses.append(principal.scope(Event.region_path))
     if principal.has_any(Role.unit_handler) and principal.unit_id is not None:
         clauses.append(Event.unit_id == principal.unit_id)
     clauses.append(Event.reporter_id == principal.user_id)
     return select(Event).where(or_(*clauses))
+
+
+def sees(
+    principal: Principal, region_path: str, unit_id: int | None, reporter_id: int | None
+) -> bool:
+    """`scoped_events`' rule for a matter whose place, unit and reporter are in hand."""
+    return (
+        (principal.has_any(*AREA_READERS) and principal.covers(region_path))
+        or (
+            principal.has_any(Role.unit_handler)
+            and principal.unit_id is not None
+            and unit_id == principal.unit_id
+        )
+        or reporter_id == principal.user_id
+    )
 
 
 def get_event(session: Session, principal: Principal, event_id: int) -> Event:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -42,7 +42,9 @@ def event_out(
     units: dict[int, str] | None = None,
     grids: dict[int, str] | None = None,
     with_timeline: bool = False,
+    duplicates: list[dict[str, Any]] | None = None,
 ) -> EventOut:
+    """`duplicates`: the possible duplicates the caller may see, when known (else read)."""
     now = clock.now()
     overdue = bool(
         (event.state == EventState.dispatched and event.sign_due_at and event.sign_due_at < now)
@@ -95,7 +97,11 @@ def event_out(
         rating=event.rating,
         suggestion=event.suggestion,
         category_suggestions=event.category_suggestions,
-        possible_duplicates=service.visible_duplicates(session, principal, event),
+        possible_duplicates=(
+            service.visible_duplicates(session, principal, event)
+            if duplicates is None
+            else duplicates
+        ),
         allowed_actions=service.allowed_actions(principal, event),
     )
     if with_timeline:
@@ -168,17 +174,22 @@ async def report(
 
     def answer() -> tuple[EventOut, bool]:
         event, created = intake.finish(session, principal, prepared, written, state.reader)
-        out = event_out(session, principal, event, grids=grids)
+        seen = prepared.visible_duplicates() if written.created else None
+        out = event_out(session, principal, event, grids=grids, duplicates=seen)
         session.commit()
         return out, created
 
-    # Reading the report takes a worker thread; the writer's commit is awaited on the event
+    # Reading the report needs the database only for a region code or a cache due its
+    # check; then it takes a worker thread. The writer's commit is awaited on the event
     # loop, which serves other requests meanwhile.
-    prepared = await run_in_threadpool(read)
+    caches = (state.grid_locator.cache, state.routing)
+    if body.region_code is None and all(c.fresh() for c in caches):
+        prepared = read()
+    else:
+        prepared = await run_in_threadpool(read)
     written = await state.intake_writer.submit(prepared)
-    # A new matter that needs no reading (not routed, no duplicates to check against the
-    # caller's jurisdiction) is answered from the values written, on the event loop.
-    reads = not written.created or prepared.routes_itself or prepared.event.possible_duplicates
+    # A new matter the system does not route is answered from the values written.
+    reads = not written.created or prepared.routes_itself
     out, created = await run_in_threadpool(answer) if reads else answer()
     response.status_code = 201 if created else 200
     return out

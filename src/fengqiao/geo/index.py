@@ -49,10 +49,6 @@ class GridIndex:
                 return int(self._ids[position])
         return None
 
-    def overlapping(self, minx: float, miny: float, maxx: float, maxy: float) -> list[int]:
-        """Ids of the grids whose bounds overlap the box."""
-        return [int(self._ids[p]) for p in self._tree.query(shapely.box(minx, miny, maxx, maxy))]
-
     # ---------------------------------------------------------------- batch
 
     def _build_buckets(self) -> None:

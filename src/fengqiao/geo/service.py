@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -420,13 +419,6 @@ class GridLocator:
         grids = self.cache.get(session)
         grid_id = grids.index.locate(lon, lat)
         return None if grid_id is None else grids.refs[grid_id]
-
-    def near(self, session: Session, lon: float, lat: float, radius_m: float) -> list[int]:
-        """Ids of the grids that may hold a point within `radius_m` of (lon, lat)."""
-        dlat = radius_m / 111_000.0
-        dlon = dlat / max(math.cos(math.radians(lat)), 0.1)
-        index = self.cache.get(session).index
-        return index.overlapping(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
 
     def locate_many(
         self, session: Session, lons: Iterable[float], lats: Iterable[float]
