@@ -17,11 +17,12 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from fengqiao.api import create_app
-from fengqiao.classify.duplicates import MATTER_PRINTS
+from fengqiao.classify.flows import RECENT_MATTERS
 from fengqiao.core import clock
 from fengqiao.core.config import Settings
 from fengqiao.core.database import make_engine, make_sessionmaker
 from fengqiao.core.migrate import upgrade
+from fengqiao.events.intake import MATTER_IDS
 from fengqiao.models import Base
 from tests.world import World, build_world
 
@@ -75,7 +76,8 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
 
 
 def _wipe(engine: Engine) -> None:
-    MATTER_PRINTS.clear()  # ids start again from 1
+    RECENT_MATTERS.clear()  # ids start again from 1
+    MATTER_IDS.clear()
     tables = [t.name for t in Base.metadata.sorted_tables]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

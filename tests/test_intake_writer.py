@@ -7,13 +7,13 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from fengqiao.calendar.service import calendar_cache
 from fengqiao.core.database import make_sessionmaker
 from fengqiao.core.models import AuditLog
 from fengqiao.events import intake, service
-from fengqiao.events.flows import IntakeWriter
+from fengqiao.events.flows import IntakeWriter, OwnConnection
 from fengqiao.events.models import Event, TimelineEntry
 from fengqiao.geo.service import GridLocator
 from fengqiao.notify.models import OutboxMessage
@@ -211,3 +211,32 @@ def test_a_caller_gone_before_the_commit_does_not_stop_the_writer(
     with make_sessionmaker(engine)() as session:
         # Written all the same: a retry with its idempotency key would find it.
         assert _count(session, Event, title="垃圾满溢") == 1
+
+
+def test_a_writer_keeps_its_connection_and_writes_again_when_it_was_lost(
+    engine: Engine, world: World
+) -> None:
+    """A writer thread writes every batch on its own connection; when the server ends that
+    connection between two batches, the next batch is written on a new one, not failed."""
+    writer, own = IntakeWriter(engine), OwnConnection(engine)
+    try:
+        answers: list[Future[intake.Written]] = [Future(), Future()]
+        report = intake.Report(title="路灯不亮", region_code=COMM_A1)
+        writer._write([(_prepare(engine, "head_a", report), answers[0])], own)
+        kept = own.connection
+        assert kept is not None and answers[0].result().created
+        if engine.dialect.name == "postgresql":
+            backend = kept.connection.driver_connection.info.backend_pid
+            with engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": backend})
+        else:
+            kept.invalidate()  # SQLite's connection cannot be ended from outside
+        report = intake.Report(title="井盖松动", region_code=COMM_A1)
+        writer._write([(_prepare(engine, "head_a", report), answers[1])], own)
+        assert answers[1].result().created
+        assert own.connection is not None and own.connection is not kept
+    finally:
+        own.close()
+    with make_sessionmaker(engine)() as session:
+        assert _count(session, Event, title="路灯不亮") == _count(session, Event, title="井盖松动")
+        assert _count(session, Event, title="井盖松动") == 1

@@ -53,9 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.calendar = calendar_cache()
     app.state.routing = routing_cache()
     app.state.reader = reader_from(settings, app.state.calendar.get)
-    # SQLite takes one writer at a time; PostgreSQL overlaps one batch's commit with the next.
-    writers = 2 if engine.dialect.name == "postgresql" else 1
-    app.state.intake_writer = IntakeWriter(engine, writers=writers)
+    app.state.intake_writer = IntakeWriter(engine)
     install_error_handlers(app)
 
     @asynccontextmanager

@@ -14,8 +14,6 @@ candidates by place and time (in SQL); this module scores and ranks them.
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,42 +147,6 @@ def fingerprint(title: str, text: str) -> Fingerprint:
     """Cached: intake scores each new report against the same recent matters nearby, so
     the fingerprints of those matters are reused from one report to the next."""
     return Fingerprint.of(title, text)
-
-
-class MatterPrints:
-    """Fingerprints of recent matters by id, so that intake reads only the ids of the
-    candidates nearby and fetches the text of those it has not seen (least recently used
-    dropped first; shared by the threads of a process)."""
-
-    def __init__(self, size: int = 8192) -> None:
-        self.size = size
-        self._prints: OrderedDict[int, Fingerprint] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_many(self, matter_ids: Iterable[int]) -> dict[int, Fingerprint]:
-        """The fingerprints kept of these matters (those not kept are left out)."""
-        with self._lock:
-            found = {m: p for m in matter_ids if (p := self._prints.get(m)) is not None}
-            for m in found:
-                self._prints.move_to_end(m)
-        return found
-
-    def clear(self) -> None:
-        """Forget every matter (after matters were deleted and their ids may be reused)."""
-        with self._lock:
-            self._prints.clear()
-
-    def put(self, matter_id: int, title: str, text: str) -> Fingerprint:
-        found = fingerprint(title, text)
-        with self._lock:
-            self._prints[matter_id] = found
-            self._prints.move_to_end(matter_id)
-            while len(self._prints) > self.size:
-                self._prints.popitem(last=False)
-        return found
-
-
-MATTER_PRINTS = MatterPrints()
 
 
 def duplicate_score(a: HasText, b: HasText) -> float:

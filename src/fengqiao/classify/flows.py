@@ -4,8 +4,10 @@ dispatchers' corrections kept as training data."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -26,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from fengqiao.classify import duplicates
-from fengqiao.classify.duplicates import MATTER_PRINTS, DuplicateCandidate, NewMessage
+from fengqiao.classify.duplicates import DuplicateCandidate, NewMessage
 from fengqiao.classify.models import CategoryCorrection
 from fengqiao.core import clock
 from fengqiao.events.models import Event
@@ -125,16 +127,16 @@ def corrections(session: Session) -> list[tuple[str, str, str]]:
     return [(t, x, label) for t, x, label in rows]
 
 
-# What is shown of a possible duplicate, and what decides who may see it.
-_DETAILS = (
+# What intake keeps of a recent matter (RecentMatter).
+_KEPT = (
     Event.id,
     Event.number,
     Event.title,
+    Event.description,
     Event.lon,
     Event.lat,
     Event.reported_at,
     Event.region_path,
-    Event.unit_id,
     Event.reporter_id,
 )
 _OPEN = Event.state.not_in(("merged", "rejected"))
@@ -208,10 +210,15 @@ _NEARBY = _nearby_statement()
 @dataclass(frozen=True)
 class DuplicateQuery:
     """A new matter to look for possible duplicates of, with the similarity from which a
-    candidate counts."""
+    candidate counts, and its text's fingerprint (made here, before the writer)."""
 
     event: Event
     threshold: float
+    fingerprint: duplicates.Fingerprint = field(init=False)
+
+    def __post_init__(self) -> None:
+        made = duplicates.fingerprint(self.event.title, self.event.description)
+        object.__setattr__(self, "fingerprint", made)
 
 
 def _candidate_rows(connection: Connection, queries: Sequence[DuplicateQuery]) -> list[Any]:
@@ -242,21 +249,82 @@ def _candidate_rows(connection: Connection, queries: Sequence[DuplicateQuery]) -
 
 
 @dataclass(frozen=True, slots=True)
-class FoundDuplicate:
-    """A possible duplicate of a new matter, with the place, unit and reporter that decide
-    who may see it."""
+class RecentMatter:
+    """What intake keeps of a recent matter: its text's fingerprint, what is shown of it as
+    a possible duplicate, and the place and reporter that decide who may see it (its unit
+    is not kept: it changes)."""
 
     id: int
     number: str
     title: str
-    score: float
+    lon: float | None
+    lat: float | None
+    reported_at: datetime
     region_path: str
-    unit_id: int | None
     reporter_id: int | None
+    fingerprint: duplicates.Fingerprint
+
+    @classmethod
+    def of(cls, event: Any) -> RecentMatter:
+        """Of a matter, or of a row of its columns in `_KEPT`."""
+        return cls(
+            event.id,
+            event.number,
+            event.title,
+            event.lon,
+            event.lat,
+            event.reported_at,
+            event.region_path,
+            event.reporter_id,
+            duplicates.fingerprint(event.title, event.description or ""),
+        )
+
+
+class RecentMatters:
+    """The recent matters of a process by id, so that the duplicate search reads only the
+    ids of the candidates nearby and fetches the rest of those it has not kept (least
+    recently used dropped first; shared by the threads of a process)."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._kept: OrderedDict[int, RecentMatter] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, matter_ids: Iterable[int]) -> dict[int, RecentMatter]:
+        """Those of these matters that are kept."""
+        with self._lock:
+            found = {m: r for m in matter_ids if (r := self._kept.get(m)) is not None}
+            for m in found:
+                self._kept.move_to_end(m)
+        return found
+
+    def put(self, matter: RecentMatter) -> None:
+        with self._lock:
+            self._kept[matter.id] = matter
+            self._kept.move_to_end(matter.id)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every matter (after matters were deleted and their ids may be reused)."""
+        with self._lock:
+            self._kept.clear()
+
+
+RECENT_MATTERS = RecentMatters()
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDuplicate:
+    """A possible duplicate of a new matter, with its score."""
+
+    matter: RecentMatter
+    score: float
 
     def shown(self) -> dict[str, Any]:
-        """As the matter keeps it."""
-        return {"id": self.id, "number": self.number, "title": self.title, "score": self.score}
+        """As the new matter keeps it."""
+        m = self.matter
+        return {"id": m.id, "number": m.number, "title": m.title, "score": self.score}
 
 
 def find_duplicates(
@@ -265,63 +333,43 @@ def find_duplicates(
     """For each new matter, the matters reported in the window before it within the radius
     (or in its grid, or region, when it has no position), not closed as merged or
     rejected, whose text scores at least its threshold; best first. The candidates of all
-    the matters come in one query (their ids only); texts are read only for candidates
-    whose fingerprint this process has not kept, and the rest only for those that score."""
+    the matters come in one query (their ids only); the rest is read only for candidates
+    this process has not kept."""
     if not queries:
         return []
     by_query: dict[int, list[int]] = {}
     for query, matter_id in _candidate_rows(connection, queries):
         by_query.setdefault(query, []).append(matter_id)
-    prints = MATTER_PRINTS.get_many({m for ids in by_query.values() for m in ids})
-    unseen = {m for ids in by_query.values() for m in ids if m not in prints}
+    kept = RECENT_MATTERS.get_many({m for ids in by_query.values() for m in ids})
+    unseen = {m for ids in by_query.values() for m in ids if m not in kept}
     if unseen:
-        texts = select(Event.id, Event.title, Event.description).where(Event.id.in_(unseen))
-        for matter_id, title, text in connection.execute(texts):
-            prints[matter_id] = MATTER_PRINTS.put(matter_id, title, text or "")
-    scored = [_score(q, by_query.get(i, []), prints) for i, q in enumerate(queries)]
-    hits = {m for found in scored for m, _ in found}
-    if not hits:
-        return [[] for _ in queries]
-    details = {r.id: r for r in connection.execute(select(*_DETAILS).where(Event.id.in_(hits)))}
-    return [_rank(q, found, details) for q, found in zip(queries, scored, strict=True)]
+        for event in connection.execute(select(*_KEPT).where(Event.id.in_(unseen))):
+            kept[event.id] = matter = RecentMatter.of(event)
+            RECENT_MATTERS.put(matter)
+    return [_found(q, [kept[m] for m in by_query.get(i, [])]) for i, q in enumerate(queries)]
 
 
-def _score(
-    query: DuplicateQuery, ids: Sequence[int], prints: Mapping[int, duplicates.Fingerprint]
-) -> list[tuple[int, float]]:
-    """The candidates that score at least the threshold, with their scores."""
-    if not ids:
+def _found(query: DuplicateQuery, candidates: Sequence[RecentMatter]) -> list[FoundDuplicate]:
+    if not candidates:
         return []
     event = query.event
-    mine = duplicates.fingerprint(event.title, event.description)
-    scores = mine.similarities([prints[m] for m in ids])
-    return [(m, s) for m, s in zip(ids, scores.tolist(), strict=True) if s >= query.threshold]
-
-
-def _rank(
-    query: DuplicateQuery, found: Sequence[tuple[int, float]], details: Mapping[int, Any]
-) -> list[FoundDuplicate]:
-    event = query.event
+    scores = query.fingerprint.similarities([c.fingerprint for c in candidates])
+    # Ranked (and measured) are only the candidates that score; most do not.
+    scored = {
+        c.id: (c, s)
+        for c, s in zip(candidates, scores.tolist(), strict=True)
+        if s >= query.threshold
+    }
     new = NewMessage(event.title, event.description, None, event.lon, event.lat)
-    hits = [
-        (DuplicateCandidate(r.id, r.number, r.title, "", None, r.lon, r.lat, r.reported_at), s)
-        for m, s in found
-        if (r := details.get(m)) is not None
-    ]
-    near = [
-        m
-        for m in duplicates.rank(new, hits, len(hits))
-        if m.distance_m is None or m.distance_m <= DUPLICATE_RADIUS_M
-    ]
+    ranked = duplicates.rank(
+        new,
+        [
+            (DuplicateCandidate(c.id, c.number, c.title, "", None, c.lon, c.lat, c.reported_at), s)
+            for c, s in scored.values()
+        ],
+        len(scored),
+    )
+    near = [m for m in ranked if m.distance_m is None or m.distance_m <= DUPLICATE_RADIUS_M]
     return [
-        FoundDuplicate(
-            m.candidate.id,
-            m.candidate.number,
-            m.candidate.title,
-            round(m.score, 3),
-            details[m.candidate.id].region_path,
-            details[m.candidate.id].unit_id,
-            details[m.candidate.id].reporter_id,
-        )
-        for m in near[:DUPLICATE_SHOWN]
+        FoundDuplicate(scored[m.candidate.id][0], round(m.score, 3)) for m in near[:DUPLICATE_SHOWN]
     ]

@@ -15,10 +15,12 @@ from sqlalchemy import (
     Insert,
     MetaData,
     Row,
+    Select,
     String,
     Table,
     Text,
     bindparam,
+    cast,
     column,
     create_engine,
     event,
@@ -124,6 +126,38 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def _recordset(table: Table, columns: tuple[str, ...], param: str) -> Any:
+    """PostgreSQL: the rows of one JSON array parameter as a table of these columns."""
+    # Strings as text: a collation (region paths) has no place in a record's definition.
+    types = [(c, table.c[c].type) for c in columns]
+    return (
+        func.jsonb_to_recordset(bindparam(param, type_=postgresql.JSONB))
+        .table_valued(*(column(c, Text() if isinstance(t, String) else t) for c, t in types))
+        .render_derived(name=f"{param}_r", with_types=True)
+    )
+
+
+def _insert_from(
+    table: Table,
+    columns: tuple[str, ...],
+    param: str,
+    skip_conflicts_on: str | None,
+    only: tuple[str, Select[Any]] | None = None,
+) -> postgresql.Insert:
+    """INSERT … SELECT FROM jsonb_to_recordset(:param): one text whatever the number of
+    rows, so that the server prepares it once per connection and the driver does not parse
+    a new statement for every batch. `only` (column, keys): the records whose column is
+    one of the keys."""
+    records = _recordset(table, columns, param)
+    rows = select(*records.c)
+    if only is not None:
+        rows = rows.where(records.c[only[0]].in_(only[1]))
+    statement = postgresql.insert(table).from_select(list(columns), rows)
+    if skip_conflicts_on is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[skip_conflicts_on])
+    return statement
+
+
 @cache
 def _recordset_insert(
     table: Table,
@@ -131,21 +165,32 @@ def _recordset_insert(
     skip_conflicts_on: str | None,
     returning: tuple[str, ...],
 ) -> Insert:
-    """PostgreSQL: INSERT … SELECT FROM jsonb_to_recordset(:rows), one text whatever the
-    number of rows, so the server prepares it once per connection and the driver does not
-    parse a new statement for every batch."""
-    types = {c: table.c[c].type for c in columns}
-    rows = (
-        func.jsonb_to_recordset(bindparam("rows", type_=postgresql.JSONB))
-        .table_valued(
-            *(column(c, Text() if isinstance(t, String) else t) for c, t in types.items())
-        )
-        .render_derived(name="r", with_types=True)
-    )
-    statement = postgresql.insert(table).from_select(list(columns), select(*rows.c))
-    if skip_conflicts_on is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=[skip_conflicts_on])
+    statement = _insert_from(table, columns, "rows", skip_conflicts_on)
     return statement.returning(*(table.c[c] for c in returning)) if returning else statement
+
+
+Linked = tuple[Table, Sequence[dict[str, Any]], str]  # table, rows, the column naming the key
+
+
+@cache
+def _linked_insert(
+    table: Table,
+    columns: tuple[str, ...],
+    key: str,
+    skip_conflicts_on: str,
+    linked: tuple[tuple[Table, tuple[str, ...], str], ...],
+) -> Select[Any]:
+    """PostgreSQL: one statement inserting the rows of `table` and of the linked tables,
+    each linked row only when the row it names was inserted (data-modifying CTEs)."""
+    made = _insert_from(table, columns, "rows", skip_conflicts_on).returning(table.c[key])
+    made_keys = made.cte("made")
+    ctes = []
+    for n, (other, other_columns, link) in enumerate(linked):
+        keys = made_keys.c[key]
+        named = select(cast(keys, Text()) if isinstance(other.c[link].type, String) else keys)
+        statement = _insert_from(other, other_columns, f"linked_{n}", None, (link, named))
+        ctes.append(statement.cte(f"l{n}"))
+    return select(made_keys.c[key]).add_cte(*ctes)
 
 
 def insert_many(
@@ -164,8 +209,7 @@ def insert_many(
     names = tuple(c.name for c in returning)
     if connection.dialect.name == "postgresql":
         statement = _recordset_insert(table, tuple(rows[0]), skip_conflicts_on, names)
-        values = [{k: _json_value(v) for k, v in row.items()} for row in rows]
-        result = connection.execute(statement, {"rows": values})
+        result = connection.execute(statement, {"rows": _json_rows(rows)})
     else:
         plain = sqlite.insert(table)
         if skip_conflicts_on is not None:
@@ -175,3 +219,35 @@ def insert_many(
         else:
             result = connection.execute(plain, list(rows))
     return result.all() if names else []
+
+
+def insert_linked(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    key: str,
+    skip_conflicts_on: str,
+    linked: Sequence[Linked],
+) -> set[Any]:
+    """PostgreSQL: insert rows of `table` (their `key` given) and the rows of other tables
+    that name them (by the key, or its text) in one statement; a row whose value of
+    `skip_conflicts_on` is taken is skipped with the rows that name it. The keys inserted."""
+    if not rows:
+        return set()
+    present = [(other, other_rows, link) for other, other_rows, link in linked if other_rows]
+    statement = _linked_insert(
+        table,
+        tuple(rows[0]),
+        key,
+        skip_conflicts_on,
+        tuple((other, tuple(other_rows[0]), link) for other, other_rows, link in present),
+    )
+    params = {"rows": _json_rows(rows)} | {
+        f"linked_{n}": _json_rows(other_rows) for n, (_, other_rows, _) in enumerate(present)
+    }
+    return set(connection.scalars(statement, params))
+
+
+def _json_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: _json_value(v) for k, v in row.items()} for row in rows]

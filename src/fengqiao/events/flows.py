@@ -9,11 +9,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, InvalidStateError
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengqiao.core.config import Settings
@@ -128,20 +129,43 @@ def run_worker(
     return done
 
 
-class IntakeWriter:
-    """Group commit for intake: a thread writes every report waiting at that moment in
-    one transaction, so one commit (one flush of the write-ahead log) acknowledges them
-    all. Under light load a batch is one report; under heavy load batches grow, and the
-    commits per second stay within what the disk does. Each caller gets its answer only
-    after the commit. With more than one thread (`writers`, for PostgreSQL), one batch
-    is read and written while another waits for its commit."""
+class OwnConnection:
+    """A connection a thread keeps, opened again after it was lost: each transaction on it
+    takes no connection from the pool, nor the pool's check that the connection lives."""
 
-    def __init__(self, engine: Engine, max_batch: int = 256, writers: int = 1) -> None:
-        self.engine, self.max_batch, self.writers = engine, max_batch, writers
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Connection | None = None
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        if self.connection is None or self.connection.closed or self.connection.invalidated:
+            self.close()
+            self.connection = self.engine.connect()
+        with self.connection.begin():
+            yield self.connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+class IntakeWriter:
+    """Group commit for intake: one thread per process writes every report waiting at that
+    moment in one transaction, so one commit (one flush of the write-ahead log)
+    acknowledges them all. Under light load a batch is one report; under heavy load
+    batches grow, and the commits per second stay within what the disk does. Each caller
+    gets its answer only after the commit. (A second thread was tried: its batches were
+    smaller and the two spent their time waiting for each other's turn at the
+    interpreter.)"""
+
+    def __init__(self, engine: Engine, max_batch: int = 256) -> None:
+        self.engine, self.max_batch = engine, max_batch
         self._queue: queue.SimpleQueue[tuple[intake.Intake, Future[intake.Written]] | None]
         self._queue = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
 
     def __call__(self, item: intake.Intake) -> intake.Written:
         """Write on the caller's thread, waiting there."""
@@ -154,51 +178,63 @@ class IntakeWriter:
     def _put(self, item: intake.Intake) -> Future[intake.Written]:
         answer: Future[intake.Written] = Future()
         with self._lock:
-            if not self._threads:
-                self._threads = [
-                    threading.Thread(target=self._run, name=f"fengqiao-intake-{n}", daemon=True)
-                    for n in range(self.writers)
-                ]
-                for thread in self._threads:
-                    thread.start()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="fengqiao-intake", daemon=True
+                )
+                self._thread.start()
             self._queue.put((item, answer))
         return answer
 
     def stop(self) -> None:
-        """Write what is waiting, then end the threads."""
+        """Write what is waiting, then end the thread."""
         with self._lock:
-            threads, self._threads = self._threads, []
-            for _ in threads:
-                self._queue.put(None)  # one each
-        for thread in threads:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(None)
+        if thread is not None:
             thread.join(timeout=30)
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # a thread stops once this batch is written
-                    break
-                batch.append(more)
-            self._write(batch)
+        own = OwnConnection(self.engine)
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                while len(batch) < self.max_batch:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        self._queue.put(None)  # the thread stops once this batch is written
+                        break
+                    batch.append(more)
+                self._write(batch, own)
+        finally:
+            own.close()
 
-    def _write(self, batch: list[tuple[intake.Intake, Future[intake.Written]]]) -> None:
+    def _write(
+        self,
+        batch: list[tuple[intake.Intake, Future[intake.Written]]],
+        own: OwnConnection | None = None,
+        again: bool = False,
+    ) -> None:
+        """Write a batch in one transaction, on the thread's own connection if it has one
+        (else on one from the pool). A batch whose connection was lost is written again
+        once, on a new one (the idempotency keys hold what may have been committed)."""
         items = [item for item, _ in batch]
         try:
-            with self.engine.begin() as connection:
+            with own.begin() if own is not None else self.engine.begin() as connection:
                 answers = intake.write(connection, items)
         except Exception as exc:
-            if len(batch) > 1:  # one report's fault must not fail the others
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated and not again:
+                self._write(batch, own, again=True)
+            elif len(batch) > 1:  # one report's fault must not fail the others
                 for one in batch:
-                    self._write([one])
+                    self._write([one], own)
             else:
                 with suppress(InvalidStateError):  # its caller is gone
                     batch[0][1].set_exception(exc)

@@ -10,23 +10,25 @@ the reports waiting at one moment with one transaction.
 
 from __future__ import annotations
 
+import threading
 import uuid
+import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, bindparam, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from fengqiao.classify import flows as classify
-from fengqiao.classify.duplicates import MATTER_PRINTS
 from fengqiao.core import audit, clock
-from fengqiao.core.database import insert_many
+from fengqiao.core.database import Linked, insert_linked, insert_many
 from fengqiao.core.errors import Conflict, Invalid
 from fengqiao.core.levels import COUNTY, TOWNSHIP, ancestor_at, path_level
 from fengqiao.core.models import AuditLog
-from fengqiao.core.permissions import Principal
+from fengqiao.core.permissions import Principal, Role
 from fengqiao.core.workcalendar import WorkCalendar
 from fengqiao.events import service
 from fengqiao.events.enums import EventState, Urgency
@@ -86,12 +88,16 @@ class Intake:
         nearby."""
         return None if self.found else self.sure
 
-    def visible_duplicates(self) -> list[dict[str, Any]]:
-        """The possible duplicates found when it was written that its reporter may see."""
+    def visible_duplicates(self) -> list[dict[str, Any]] | None:
+        """The possible duplicates found when it was written that its reporter may see;
+        None when that depends on the units the matters are with now (a unit's handler
+        sees its tasks), which intake does not keep."""
+        if Role.unit_handler in self.principal.roles:
+            return None
         return [
             d.shown()
             for d in self.found
-            if service.sees(self.principal, d.region_path, d.unit_id, d.reporter_id)
+            if service.sees(self.principal, d.matter.region_path, None, d.matter.reporter_id)
         ]
 
 
@@ -182,33 +188,47 @@ def _number(event: Event, matter_id: int) -> str:
     return f"FQ{event.reported_at.astimezone(ZONE):%Y%m%d}{matter_id:07d}"
 
 
-def _insert(
+class MatterIds:
+    """PostgreSQL: matter ids taken from the sequence in blocks, kept per engine, so that a
+    batch of intakes is written with its final ids and numbers without asking for them."""
+
+    def __init__(self, block: int = 256) -> None:
+        self.block = block
+        self._ids: weakref.WeakKeyDictionary[Engine, deque[int]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def take(self, connection: Connection, n: int) -> list[int]:
+        with self._lock:
+            ids = self._ids.setdefault(connection.engine, deque())
+            if len(ids) < n:
+                ids.extend(
+                    connection.scalars(
+                        text(
+                            "SELECT nextval(pg_get_serial_sequence('event', 'id'))"
+                            " FROM generate_series(1, :n)"
+                        ),
+                        {"n": max(n, self.block)},
+                    )
+                )
+            return [ids.popleft() for _ in range(n)]
+
+    def clear(self) -> None:
+        """Forget the ids taken (after the sequence was reset)."""
+        with self._lock:
+            self._ids.clear()
+
+
+MATTER_IDS = MatterIds()
+
+
+def _insert_sqlite(
     connection: Connection,
     table: Table,
     intakes: Sequence[Intake],
     rows: dict[int, dict[str, Any]],
 ) -> set[int]:
-    """Insert the rows (by intake index), giving each its id and number; the ids of those
-    inserted (a row whose key is taken is skipped)."""
-    if connection.dialect.name == "postgresql":
-        # Ids taken first, so that each matter is written once with its final number.
-        ids = connection.scalars(
-            text(
-                "SELECT nextval(pg_get_serial_sequence('event', 'id')) FROM generate_series(1, :n)"
-            ),
-            {"n": len(rows)},
-        ).all()
-        for (i, row), matter_id in zip(rows.items(), ids, strict=True):
-            row["id"], row["number"] = matter_id, _number(intakes[i].event, matter_id)
-        inserted = insert_many(
-            connection,
-            table,
-            list(rows.values()),
-            skip_conflicts_on="idempotency_key",
-            returning=[table.c.id],
-        )
-        return {matter_id for (matter_id,) in inserted}
-    # SQLite hands out ids on insert: a placeholder number, then the real one.
+    """SQLite hands out ids on insert: each row goes in with a placeholder number, then
+    gets the real one. The ids inserted (a row whose key is taken is skipped)."""
     for row in rows.values():
         row["number"] = f"tmp-{uuid.uuid4().hex[:28]}"
     inserted = insert_many(
@@ -236,6 +256,73 @@ def _insert(
     return {row["id"] for row in rows.values() if row["id"] is not None}
 
 
+def _linked(intakes: Sequence[Intake], rows: dict[int, dict[str, Any]]) -> list[Linked]:
+    """What goes in with each matter: its first timeline entry, the dispatchers'
+    notification and the audit entry (each naming the matter's id)."""
+    timeline, outbox, audit_rows = [], [], []
+    for i, row in rows.items():
+        event, principal = intakes[i].event, intakes[i].principal
+        timeline.append(
+            {
+                "event_id": row["id"],
+                "at": event.reported_at,
+                "actor_id": principal.user_id,
+                "actor_name": principal.display_name,
+                "action": "report",
+                "from_state": None,
+                "to_state": EventState.reported.value,
+                "reason": None,
+                "detail": {"channel": event.channel, "route": event.suggestion},
+            }
+        )
+        outbox.extend(
+            notify.outbox_rows(
+                topic="event.reported",
+                key=f"e{row['id']}.1.report",
+                recipients=[f"dispatchers:{ancestor_at(event.region_path, event.level)}"],
+                event_id=row["id"],
+                payload=service.message(
+                    row["id"], row["number"], event.title, event.state, "report"
+                ),
+            )
+        )
+        who = audit.actor(principal, intakes[i].ip)
+        audit_rows.append(audit.created(who, Event, row["id"], event.region_path, row))
+    return [
+        (cast(Table, TimelineEntry.__table__), timeline, "event_id"),
+        (cast(Table, OutboxMessage.__table__), outbox, "event_id"),
+        (cast(Table, AuditLog.__table__), audit_rows, "entity_id"),
+    ]
+
+
+def _insert(
+    connection: Connection,
+    table: Table,
+    intakes: Sequence[Intake],
+    rows: dict[int, dict[str, Any]],
+) -> set[int]:
+    """Insert the rows (by intake index), each with its id and number, and what goes with
+    each; the ids inserted (a row whose key is taken is skipped, with what goes with it)."""
+    if connection.dialect.name == "postgresql":
+        ids = MATTER_IDS.take(connection, len(rows))
+        for (i, row), matter_id in zip(rows.items(), ids, strict=True):
+            row["id"], row["number"] = matter_id, _number(intakes[i].event, matter_id)
+        return insert_linked(
+            connection,
+            table,
+            list(rows.values()),
+            key="id",
+            skip_conflicts_on="idempotency_key",
+            linked=_linked(intakes, rows),
+        )
+    made = _insert_sqlite(connection, table, intakes, rows)
+    for other, other_rows, _ in _linked(
+        intakes, {i: r for i, r in rows.items() if r["id"] in made}
+    ):
+        insert_many(connection, other, other_rows)
+    return made
+
+
 def write(connection: Connection, intakes: Sequence[Intake]) -> list[Written]:
     """Look for the possible duplicates of these intakes, then insert their matters with
     what goes with each, in the caller's transaction; one answer per intake, in order. An
@@ -257,7 +344,11 @@ def write(connection: Connection, intakes: Sequence[Intake]) -> list[Written]:
     for (i, _), duplicates in zip(searched, duplicates_of, strict=True):
         intakes[i].found = duplicates
         intakes[i].event.possible_duplicates = [d.shown() for d in duplicates]
-    rows = {i: {c: getattr(intakes[i].event, c) for c in columns} for i in leading}
+    # The values as set (reading them through the mapped attributes costs more).
+    values = [vars(intakes[i].event) for i in leading]
+    rows: dict[int, dict[str, Any]] = {
+        i: {c: v.get(c) for c in columns} for i, v in zip(leading, values, strict=True)
+    }
     made = _insert(connection, table, intakes, rows)
     answers: dict[int, Written] = {
         i: Written(row["id"], row["number"], True, row["reporter_id"])
@@ -293,47 +384,17 @@ def write(connection: Connection, intakes: Sequence[Intake]) -> list[Written]:
             raise RuntimeError(f"idempotency key {key} conflicted but no matter has it")
         result.append(found)
 
-    timeline, outbox, audit_rows = [], [], []
-    for i, answer in answers.items():
-        event, principal = intakes[i].event, intakes[i].principal
-        timeline.append(
-            {
-                "event_id": answer.id,
-                "at": event.reported_at,
-                "actor_id": principal.user_id,
-                "actor_name": principal.display_name,
-                "action": "report",
-                "from_state": None,
-                "to_state": EventState.reported.value,
-                "reason": None,
-                "detail": {"channel": event.channel, "route": event.suggestion},
-            }
-        )
-        outbox.extend(
-            notify.outbox_rows(
-                topic="event.reported",
-                key=f"e{answer.id}.1.report",
-                recipients=[f"dispatchers:{ancestor_at(event.region_path, event.level)}"],
-                event_id=answer.id,
-                payload=service.message(
-                    answer.id, answer.number, event.title, event.state, "report"
-                ),
-            )
-        )
-        who = audit.actor(principal, intakes[i].ip)
-        audit_rows.append(audit.created(who, Event, answer.id, event.region_path, rows[i]))
-    insert_many(connection, cast(Table, TimelineEntry.__table__), timeline)
-    insert_many(connection, cast(Table, OutboxMessage.__table__), outbox)
-    insert_many(connection, cast(Table, AuditLog.__table__), audit_rows)
     return result
 
 
 def remember(intakes: Sequence[Intake], answers: Sequence[Written]) -> None:
-    """Keep the fingerprints of the matters just committed, so that the duplicate search
-    of the reports after them need not read their text."""
+    """Keep the matters just committed, so that the duplicate search of the reports after
+    them need not read them."""
     for item, answer in zip(intakes, answers, strict=True):
         if answer.created:
-            MATTER_PRINTS.put(answer.id, item.event.title, item.event.description)
+            event = item.event
+            event.id, event.number = answer.id, answer.number
+            classify.RECENT_MATTERS.put(classify.RecentMatter.of(event))
 
 
 def finish(

@@ -174,7 +174,6 @@ async def report(
 
     def answer() -> tuple[EventOut, bool]:
         event, created = intake.finish(session, principal, prepared, written, state.reader)
-        seen = prepared.visible_duplicates() if written.created else None
         out = event_out(session, principal, event, grids=grids, duplicates=seen)
         session.commit()
         return out, created
@@ -189,7 +188,8 @@ async def report(
         prepared = await run_in_threadpool(read)
     written = await state.intake_writer.submit(prepared)
     # A new matter the system does not route is answered from the values written.
-    reads = not written.created or prepared.routes_itself
+    seen = prepared.visible_duplicates() if written.created else None
+    reads = seen is None or prepared.routes_itself
     out, created = await run_in_threadpool(answer) if reads else answer()
     response.status_code = 201 if created else 200
     return out
