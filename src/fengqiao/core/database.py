@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import (
     Column,
     Connection,
@@ -102,7 +103,14 @@ def make_engine(url: str, pool_size: int = 10, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
+    # The driver's JSON parameters (every JSON column, the writers' row arrays) by orjson:
+    # several times faster than json, and it writes timestamps itself.
+    kwargs.setdefault("json_serializer", _json_dumps)
     return create_engine(url, pool_size=pool_size, **kwargs)
+
+
+def _json_dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -120,10 +128,6 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _recordset(table: Table, columns: tuple[str, ...], param: str) -> Any:
@@ -209,7 +213,7 @@ def insert_many(
     names = tuple(c.name for c in returning)
     if connection.dialect.name == "postgresql":
         statement = _recordset_insert(table, tuple(rows[0]), skip_conflicts_on, names)
-        result = connection.execute(statement, {"rows": _json_rows(rows)})
+        result = connection.execute(statement, {"rows": rows})
     else:
         plain = sqlite.insert(table)
         if skip_conflicts_on is not None:
@@ -243,11 +247,7 @@ def insert_linked(
         skip_conflicts_on,
         tuple((other, tuple(other_rows[0]), link) for other, other_rows, link in present),
     )
-    params = {"rows": _json_rows(rows)} | {
-        f"linked_{n}": _json_rows(other_rows) for n, (_, other_rows, _) in enumerate(present)
+    params = {"rows": rows} | {
+        f"linked_{n}": other_rows for n, (_, other_rows, _) in enumerate(present)
     }
     return set(connection.scalars(statement, params))
-
-
-def _json_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: _json_value(v) for k, v in row.items()} for row in rows]
