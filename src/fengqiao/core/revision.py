@@ -64,7 +64,8 @@ class RevisionCache(Generic[T]):
     """A value built from the database and kept in memory until its revision counter
     changes. Each process checks the counter at most every `check_every` seconds, so a
     change made by another process shows within that time; `invalidate` after a change
-    made here makes it show at once."""
+    made here makes it show at once. One caller at a time checks; the others meanwhile
+    go on with the value they have (unless it was invalidated: then they wait for it)."""
 
     def __init__(self, name: str, build: Callable[[Session], T], check_every: float = 1.0) -> None:
         self.name, self.build, self.check_every = name, build, check_every
@@ -72,22 +73,36 @@ class RevisionCache(Generic[T]):
         self._value: T | None = None
         self._revision = -1
         self._checked_at = 0.0
+        # Invalidations asked for, and those the value has seen: an invalidation during a
+        # check makes the next caller check again.
+        self._invalidations = self._seen = 0
         _CACHES.setdefault(name, weakref.WeakSet()).add(self)
 
     def invalidate(self) -> None:
-        self._checked_at = float("-inf")
+        self._invalidations += 1
+
+    def _usable(self) -> bool:
+        """A value to go on with without waiting."""
+        return self._value is not None and self._seen == self._invalidations
+
+    def _due(self) -> bool:
+        return not self._usable() or time.monotonic() - self._checked_at >= self.check_every
 
     def fresh(self) -> bool:
-        """Built and checked within `check_every`: `get` will not read the database."""
-        return self._value is not None and time.monotonic() - self._checked_at < self.check_every
+        """`get` will not read the database: the value was checked within `check_every`,
+        or another caller is checking it."""
+        return not self._due() or (self._usable() and self._lock.locked())
 
     def get(self, session: Session) -> T:
-        now = time.monotonic()
-        if self._value is None or now - self._checked_at >= self.check_every:
-            with self._lock:
-                revision = current_revision(session, self.name)
-                if self._value is None or revision != self._revision:
-                    self._value, self._revision = self.build(session), revision
-                self._checked_at = now
+        if self._due() and self._lock.acquire(blocking=not self._usable()):
+            try:
+                if self._due():  # not done meanwhile by the caller before
+                    asked = self._invalidations
+                    revision = current_revision(session, self.name)
+                    if self._value is None or revision != self._revision:
+                        self._value, self._revision = self.build(session), revision
+                    self._checked_at, self._seen = time.monotonic(), asked
+            finally:
+                self._lock.release()
         assert self._value is not None
         return self._value
