@@ -13,7 +13,6 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
-    Insert,
     MetaData,
     Row,
     Select,
@@ -162,17 +161,6 @@ def _insert_from(
     return statement
 
 
-@cache
-def _recordset_insert(
-    table: Table,
-    columns: tuple[str, ...],
-    skip_conflicts_on: str | None,
-    returning: tuple[str, ...],
-) -> Insert:
-    statement = _insert_from(table, columns, "rows", skip_conflicts_on)
-    return statement.returning(*(table.c[c] for c in returning)) if returning else statement
-
-
 Linked = tuple[Table, Sequence[dict[str, Any]], str]  # table, rows, the column naming the key
 
 
@@ -205,24 +193,19 @@ def insert_many(
     skip_conflicts_on: str | None = None,
     returning: Sequence[Column[Any]] = (),
 ) -> Sequence[Row[Any]]:
-    """Insert rows (dicts with the same keys) in one statement; a row whose value of the
-    unique column `skip_conflicts_on` is taken is skipped. The `returning` columns of the
-    rows inserted."""
+    """Insert rows (dicts with the same keys) in one call; a row whose value of the unique
+    column `skip_conflicts_on` is taken is skipped. The `returning` columns of the rows
+    inserted."""
     if not rows:
         return []
-    names = tuple(c.name for c in returning)
-    if connection.dialect.name == "postgresql":
-        statement = _recordset_insert(table, tuple(rows[0]), skip_conflicts_on, names)
-        result = connection.execute(statement, {"rows": rows})
-    else:
-        plain = sqlite.insert(table)
-        if skip_conflicts_on is not None:
-            plain = plain.on_conflict_do_nothing(index_elements=[skip_conflicts_on])
-        if names:
-            result = connection.execute(plain.returning(*returning), list(rows))
-        else:
-            result = connection.execute(plain, list(rows))
-    return result.all() if names else []
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    if skip_conflicts_on is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[skip_conflicts_on])
+    if returning:
+        return connection.execute(statement.returning(*returning), list(rows)).all()
+    connection.execute(statement, list(rows))
+    return []
 
 
 def insert_linked(
