@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.exception("health check: database unreachable")
             return JSONResponse({"status": "error", "database": engine.dialect.name}, 503)
 
-    for router in (people_router, geo_router, calendar_router, events_router, assessment_router):
+    # The matters first: intake is the busiest route, and routes are matched in order.
+    for router in (events_router, people_router, geo_router, calendar_router, assessment_router):
         app.include_router(router)
 
     web = settings.web_dir or WEB_DIST

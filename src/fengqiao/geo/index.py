@@ -43,11 +43,9 @@ class GridIndex:
     # ---------------------------------------------------------------- single
 
     def locate(self, lon: float, lat: float) -> int | None:
-        candidates = self._tree.query(shapely.Point(lon, lat))
-        for position in np.sort(candidates):
-            if shapely.intersects_xy(self._geoms[position], lon, lat):
-                return int(self._ids[position])
-        return None
+        # The tree tests the candidates itself; of grids sharing the point, the first.
+        hits = self._tree.query(shapely.Point(lon, lat), predicate="intersects")
+        return int(self._ids[hits.min()]) if len(hits) else None
 
     # ---------------------------------------------------------------- batch
 
