@@ -407,6 +407,10 @@ def main() -> None:
         ok = saturated["requests"] - saturated["non2xx"]
         assert ok <= made <= ok + args.connections, (made, saturated)
 
+        # The server's connections are given back first: pgbench opens as many as wrk did.
+        server.terminate()
+        server.wait(timeout=30)
+        server = None
         reference = run_pgbench(
             db, pgbench_script(conn, per_matter), args.connections, args.seconds
         )
@@ -414,9 +418,6 @@ def main() -> None:
             f"reference, pgbench inserting the same rows: {reference['rate']:.0f} matters/s, "
             f"average {reference['avg_ms']:.1f} ms"
         )
-        server.terminate()
-        server.wait(timeout=30)
-        server = None
 
         t0 = time.perf_counter()
         overdue = add_open_matters(conn, args.open, args.overdue_every)

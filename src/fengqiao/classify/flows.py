@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Float,
     Integer,
@@ -167,13 +168,13 @@ def _nearby_statement() -> Select[tuple[int, int]]:
     """PostgreSQL: the candidates of many positioned matters in one statement of fixed text
     (so that it is prepared once per connection). The matters come as a JSON array of
     (matter, cell, box) rows, one per cell around each; each cell is joined laterally to its
-    newest matters in the box (an index scan on (cell, time) that stops at the limit), and
+    newest matters in the box (on the (cell, time) index), and
     the newest of each matter's cells are kept."""
     cells = (
         func.jsonb_to_recordset(bindparam("cells", type_=JSONB))
         .table_valued(
             column("query", Integer),
-            column("cell", Integer),
+            column("cell", BigInteger),
             column("lon0", Float),
             column("lon1", Float),
             column("lat0", Float),

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -55,7 +56,7 @@ class Event(TimestampMixin, Base):
     address: Mapped[str | None] = mapped_column(String(200))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))
     region_path: Mapped[str] = mapped_column(PathString())
-    cell: Mapped[int | None] = mapped_column(Integer)  # of the position (geo.cells)
+    cell: Mapped[int | None] = mapped_column(BigInteger)  # of the position (geo.cells)
     # Who reported it.
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     reporter_name: Mapped[str | None] = mapped_column(String(64))

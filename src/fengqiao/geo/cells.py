@@ -1,12 +1,14 @@
-"""Square cells of 0.01° of latitude and longitude (about 1.1 km north–south), numbered over
-the globe: a matter keeps the cell of its position, so that "recent matters within a few
-hundred metres" is a few index lookups on (cell, time) on any database."""
+"""Square cells of 0.005° of latitude and longitude (about 550 m north–south), numbered over
+the globe (up to 2.6 × 10⁹: a 64-bit column): a matter keeps the cell of its position, so
+that "recent matters within a few hundred metres" is a few index lookups on (cell, time)
+on any database. Smaller cells read fewer matters outside the circle; more of them must be
+looked up (up to 12 for 500 m in China)."""
 
 from __future__ import annotations
 
 import math
 
-CELL_DEGREES = 0.01
+CELL_DEGREES = 0.005
 _PER_ROW = round(360 / CELL_DEGREES)  # cells around a parallel
 _METRES_PER_DEGREE_LAT = 111_000.0
 

@@ -22,11 +22,11 @@ _BATCH = 5000
 
 def upgrade() -> None:
     with op.batch_alter_table("event") as batch_op:
-        batch_op.add_column(sa.Column("cell", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("cell", sa.BigInteger(), nullable=True))
     event = sa.table(
         "event", sa.column("id", sa.Integer), sa.column("lon", sa.Float), sa.column("lat", sa.Float)
     )
-    cell = sa.table("event", sa.column("id", sa.Integer), sa.column("cell", sa.Integer))
+    cell = sa.table("event", sa.column("id", sa.Integer), sa.column("cell", sa.BigInteger))
     connection = op.get_bind()
     last = 0
     while True:
