@@ -235,6 +235,30 @@ BAD_REQUESTS: list[tuple[str, str, str, Any, int, str, str]] = [
         "is taken",
     ),
     (
+        "report with a NUL character",
+        "POST",
+        "/api/events",
+        {"title": "路灯\u0000不亮", "region_code": "330305001"},
+        422,
+        "控制字符",
+        "control character",
+    ),
+    (
+        "user with a NUL character in the name",
+        "POST",
+        "/api/users",
+        {
+            "username": "nul_name",
+            "display_name": "用户\u0000",
+            "password": "long-enough-1",
+            "roles": ["resident"],
+            "region_code": "330305001",
+        },
+        422,
+        "控制字符",
+        "control character",
+    ),
+    (
         "calendar workday on a weekday",
         "PUT",
         "/api/calendar/2027",
@@ -320,3 +344,28 @@ def test_wrong_role_is_403_and_writes_nothing(
 def test_unknown_route_is_a_json_404(client: TestClient) -> None:
     resp = client.get("/api/nothing-here")
     assert resp.status_code == 404 and resp.json()["error"]["message"] == "页面或接口不存在"
+
+
+def test_a_nul_character_is_refused_wherever_it_comes(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """No text column of PostgreSQL holds a NUL: in the query or a JSON body it is a 422
+    before any route, in the caller's language; a backslash written before "u0000" is
+    text, not a NUL."""
+    headers = world.login(client, "dispatcher")
+    with writes_nothing(session):
+        resp = client.get("/api/events?category=a%00b", headers=headers)
+        assert resp.status_code == 422 and "控制字符" in resp.json()["error"]["message"]
+        body = '{"title": "路灯\\u0000不亮", "region_code": "330305001"}'
+        resp = client.post(
+            "/api/events",
+            content=body.encode(),
+            headers={**headers, "Content-Type": "application/json", "Accept-Language": "en"},
+        )
+        assert resp.status_code == 422 and "control character" in resp.json()["error"]["message"]
+    resp = client.post(
+        "/api/events",
+        content='{"title": "路径 C:\\\\u0000 不是空字符", "region_code": "330305001"}'.encode(),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert resp.status_code == 201 and resp.json()["title"] == "路径 C:\\u0000 不是空字符"

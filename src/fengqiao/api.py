@@ -21,7 +21,7 @@ from fengqiao.calendar.views import router as calendar_router
 from fengqiao.core.config import Settings, get_settings
 from fengqiao.core.database import make_engine, make_sessionmaker
 from fengqiao.core.errors import install_error_handlers
-from fengqiao.core.limits import BodySizeLimit
+from fengqiao.core.limits import RequestLimits
 from fengqiao.events.flows import InProcessRunner, IntakeWriter, channels_from, reader_from
 from fengqiao.events.service import routing_cache
 from fengqiao.events.views import router as events_router
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runner.stop()
 
     app.router.lifespan_context = lifespan
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
 
     @app.get("/api/health", tags=["system"], summary="健康检查")
     def health() -> JSONResponse:
