@@ -1,11 +1,12 @@
 """Intake: every channel's report becomes a matter here (or finds the one its idempotency
 key already made).
 
-A report is read first (its place, its category suggestions, its route and possible
-duplicates: `prepare`), then written with Core statements (`write`): the matter, its first
-timeline entry, the dispatchers' notification and the audit entry. `write` takes many
-reports at once, so that the server's intake writer (events/flows.py) can acknowledge all
-the reports waiting at one moment with one transaction.
+A report is read first (its place, its category suggestions, its route and its text's
+fingerprint: `prepare`, which writes nothing), then written (`write`): its possible
+duplicates are looked for, and the matter goes in with its first timeline entry, the
+dispatchers' notification and the audit entry (on PostgreSQL all in one statement).
+`write` takes many reports at once, so that the server's intake writer (events/flows.py)
+can acknowledge all the reports waiting at one moment with one transaction.
 """
 
 from __future__ import annotations
