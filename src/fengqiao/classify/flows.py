@@ -143,22 +143,24 @@ _KEPT = (
 _OPEN = Event.state.not_in(("merged", "rejected"))
 
 
-def _candidates(event: Event, since: datetime) -> Select[int]:
-    """The newest matters that may repeat `event`: reported since `since`, not closed as
-    merged or rejected, in the cells around its point and a box a little larger than the
-    radius (the finder measures the true distance); else in its grid, or its region."""
+def _candidates(query: DuplicateQuery, since: datetime) -> Select[int]:
+    """The newest matters that may repeat the query's: reported since `since`, not closed
+    as merged or rejected, in the cells around its point and a box a little larger than
+    the radius (the finder measures the true distance); else in its grid, or its region."""
     statement = (
         select(Event.id)
         .where(Event.reported_at >= since, _OPEN)
         .order_by(Event.reported_at.desc())
         .limit(DUPLICATE_CANDIDATES)
     )
-    if event.lon is not None and event.lat is not None:
-        lon0, lon1, lat0, lat1 = box_around(event.lon, event.lat, DUPLICATE_RADIUS_M)
-        cells = cells_near(event.lon, event.lat, DUPLICATE_RADIUS_M)
+    if query.box is not None:
+        lon0, lon1, lat0, lat1 = query.box
         return statement.where(
-            Event.cell.in_(cells), Event.lon.between(lon0, lon1), Event.lat.between(lat0, lat1)
+            Event.cell.in_(query.cells),
+            Event.lon.between(lon0, lon1),
+            Event.lat.between(lat0, lat1),
         )
+    event = query.event
     if event.grid_id is not None:
         return statement.where(Event.grid_id == event.grid_id)
     return statement.where(Event.region_path == event.region_path)
@@ -211,15 +213,25 @@ _NEARBY = _nearby_statement()
 @dataclass(frozen=True)
 class DuplicateQuery:
     """A new matter to look for possible duplicates of, with the similarity from which a
-    candidate counts, and its text's fingerprint (made here, before the writer)."""
+    candidate counts; made when the report is read (before the writer), with its text's
+    fingerprint and, for a position, the box and cells its candidates lie in."""
 
     event: Event
     threshold: float
     fingerprint: duplicates.Fingerprint = field(init=False)
+    box: tuple[float, float, float, float] | None = field(init=False)  # lon0, lon1, lat0, lat1
+    cells: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
-        made = duplicates.fingerprint(self.event.title, self.event.description)
+        event = self.event
+        made = duplicates.fingerprint(event.title, event.description)
         object.__setattr__(self, "fingerprint", made)
+        box, cells = None, []
+        if event.lon is not None and event.lat is not None:
+            box = box_around(event.lon, event.lat, DUPLICATE_RADIUS_M)
+            cells = cells_near(event.lon, event.lat, DUPLICATE_RADIUS_M)
+        object.__setattr__(self, "box", box)
+        object.__setattr__(self, "cells", cells)
 
 
 def _candidate_rows(connection: Connection, queries: Sequence[DuplicateQuery]) -> list[Any]:
@@ -230,11 +242,10 @@ def _candidate_rows(connection: Connection, queries: Sequence[DuplicateQuery]) -
     if connection.dialect.name == "postgresql":
         cells = []
         for i, q in rest:
-            lon, lat = q.event.lon, q.event.lat
-            if lon is not None and lat is not None:
-                lon0, lon1, lat0, lat1 = box_around(lon, lat, DUPLICATE_RADIUS_M)
+            if q.box is not None:
+                lon0, lon1, lat0, lat1 = q.box
                 box = {"query": i, "lon0": lon0, "lon1": lon1, "lat0": lat0, "lat1": lat1}
-                cells += [{**box, "cell": c} for c in cells_near(lon, lat, DUPLICATE_RADIUS_M)]
+                cells += [{**box, "cell": c} for c in q.cells]
         if cells:
             rows += connection.execute(_NEARBY, {"cells": cells, "since": since}).all()
             done = {c["query"] for c in cells}
@@ -242,7 +253,7 @@ def _candidate_rows(connection: Connection, queries: Sequence[DuplicateQuery]) -
     arms = [
         select(literal(i).label("query"), *found.c)
         for i, q in rest
-        for found in [_candidates(q.event, since).subquery()]
+        for found in [_candidates(q, since).subquery()]
     ]
     if arms:
         rows += connection.execute(union_all(*arms) if len(arms) > 1 else arms[0]).all()
