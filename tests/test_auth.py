@@ -43,8 +43,6 @@ def test_login_me_refresh_logout(client: TestClient, world: World) -> None:
     assert new.status_code == 200
     new_tokens = new.json()
     assert client.get("/api/me", headers=headers).status_code == 401
-    again = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-    assert again.status_code == 401
     new_headers = {"Authorization": f"Bearer {new_tokens['access_token']}"}
     assert client.get("/api/me", headers=new_headers).status_code == 200
 
@@ -52,6 +50,37 @@ def test_login_me_refresh_logout(client: TestClient, world: World) -> None:
     assert client.get("/api/me", headers=new_headers).status_code == 401
     gone = client.post("/api/auth/refresh", json={"refresh_token": new_tokens["refresh_token"]})
     assert gone.status_code == 401
+
+
+def test_a_reused_refresh_token_ends_its_session(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """A rotated refresh token presented again means two holders: the session ends for
+    both, the rotated-to tokens included; another login of the same user goes on."""
+    _, tokens = _login(client, "town_a")
+    _, other = _login(client, "town_a")
+    new = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert new.status_code == 200
+    new_tokens = new.json()
+    new_headers = {"Authorization": f"Bearer {new_tokens['access_token']}"}
+    assert client.get("/api/me", headers=new_headers).status_code == 200
+
+    again = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 401
+    assert client.get("/api/me", headers=new_headers).status_code == 401
+    stolen = client.post("/api/auth/refresh", json={"refresh_token": new_tokens["refresh_token"]})
+    assert stolen.status_code == 401
+    other_headers = {"Authorization": f"Bearer {other['access_token']}"}
+    assert client.get("/api/me", headers=other_headers).status_code == 200
+    reused = session.scalar(
+        select(func.count()).select_from(AuditLog).where(AuditLog.action == "refresh_token_reused")
+    )
+    assert reused == 1
+    # A made-up token of no family ends nothing.
+    forged_token = "A" * 43 + "." + "B" * 43
+    forged = client.post("/api/auth/refresh", json={"refresh_token": forged_token})
+    assert forged.status_code == 401
+    assert client.get("/api/me", headers=other_headers).status_code == 200
 
 
 def test_access_tokens_expire(client: TestClient, world: World) -> None:

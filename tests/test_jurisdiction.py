@@ -39,6 +39,7 @@ A_GRIDS = {f"{c}{s:02d}" for c in (COMM_A1, COMM_A2) for s in (1, 2)}
 B_GRIDS = {f"{c}{s:02d}" for c in (COMM_B1, COMM_B2) for s in (1, 2)}
 ALL_USERS = {
     "admin",
+    "admin_a",
     "leader",
     "dispatcher",
     "town_a",
@@ -52,7 +53,7 @@ ALL_USERS = {
     "comm_a1",
 }
 GRID_A_USERS = {"worker_a", "head_a", "resident"}
-TOWN_A_USERS = {"town_a", "handler_a", "comm_a1"} | GRID_A_USERS
+TOWN_A_USERS = {"admin_a", "town_a", "handler_a", "comm_a1"} | GRID_A_USERS
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,21 @@ LISTS: dict[str, ListCase] = {
             "town_a": {"甲街道综治工作平台"},
             "town_b": {"乙镇综治工作平台"},
             "worker_b": {"乙镇综治工作平台"},
+            "resident": FORBIDDEN,
+        },
+    ),
+    # The notifications of the matters in the caller's jurisdiction (each of the world's
+    # reports told its dispatchers); installation-wide ones: tests/test_notify_delivery.py.
+    "/api/notifications": ListCase(
+        "/api/notifications",
+        "event_title",
+        {
+            "admin": {"甲网格事件", "乙网格事件"},
+            "admin_a": {"甲网格事件"},
+            "leader": FORBIDDEN,
+            "dispatcher": FORBIDDEN,
+            "town_a": FORBIDDEN,
+            "worker_a": FORBIDDEN,
             "resident": FORBIDDEN,
         },
     ),

@@ -147,12 +147,16 @@ def test_a_stopped_unit_leaves_routing(client: TestClient, world: World, session
     assert unit_id in events.load_routing(session).units
     resp = client.patch(
         "/api/units/C-ZHZF",
-        json={"name": "区综合行政执法局（新）", "is_active": False, "categories": ["x", "x"]},
+        json={
+            "name": "区综合行政执法局（新）",
+            "is_active": False,
+            "categories": ["transport", "transport"],
+        },
         headers=admin,
     )
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert body["name"] == "区综合行政执法局（新）" and body["categories"] == ["x"]
+    assert body["name"] == "区综合行政执法局（新）" and body["categories"] == ["transport"]
     session.expire_all()
     assert unit_id not in events.load_routing(session).units
     assert session.scalar(select(Unit.is_active).where(Unit.id == unit_id)) is False

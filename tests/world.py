@@ -3,12 +3,14 @@ role and jurisdiction the tests need."""
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from PIL import Image
 from shapely.geometry import box
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -165,6 +167,7 @@ def build_world(session: Session, files_dir: Path) -> World:
         world.users[username] = user.id
 
     add("admin", [Role.admin], path=county.path)
+    add("admin_a", [Role.admin], path=town_a.path)  # a township's administrator
     add("leader", [Role.leader], path=county.path)
     add("dispatcher", [Role.dispatcher], unit="centre")
     add("town_a", [Role.dispatcher], path=town_a.path)
@@ -246,3 +249,10 @@ def png(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
+
+
+def jpeg(width: int, height: int, **save: object) -> bytes:
+    """A real JPEG photo, written by Pillow (with `exif=` for a phone's metadata)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (90, 140, 200)).save(out, format="JPEG", **save)
+    return out.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from fengqiao.core.config import Settings, get_settings
@@ -26,6 +27,7 @@ grids_app = typer.Typer(help="Grids 网格", no_args_is_help=True)
 users_app = typer.Typer(help="Users 用户", no_args_is_help=True)
 calendar_app = typer.Typer(help="Working-day calendar 工作日历", no_args_is_help=True)
 classify_app = typer.Typer(help="Text model 事件智能分类", no_args_is_help=True)
+notify_app = typer.Typer(help="Notifications 通知投递", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (regions_app, "regions"),
@@ -33,6 +35,7 @@ for sub, name in (
     (users_app, "users"),
     (calendar_app, "calendar"),
     (classify_app, "classify"),
+    (notify_app, "notify"),
 ):
     app.add_typer(sub, name=name)
 
@@ -58,6 +61,30 @@ def _prepare(settings: Settings) -> Engine:
     return engine
 
 
+def _checked_settings() -> Settings:
+    """The settings, or, when the server or a worker cannot run with them, what is wrong
+    on stderr and exit status 2 (nothing started)."""
+    from pydantic import ValidationError
+
+    from fengqiao.core.config import SettingsError, check_settings
+
+    try:
+        settings = get_settings()
+        check_settings(settings)
+        return settings
+    except ValidationError as exc:
+        problems = [
+            f"FENGQIAO_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        ]
+    except SettingsError as exc:
+        problems = str(exc).splitlines()
+    typer.echo("配置有误，未启动 / The settings are wrong; nothing was started:", err=True)
+    for problem in problems:
+        typer.echo(f"  - {problem}", err=True)
+    raise typer.Exit(2)
+
+
 def _fail(exc: AppError) -> None:
     console.print(f"[red]错误 error:[/red] {exc.message('zh')} / {exc.message('en')}")
     raise typer.Exit(2)
@@ -80,7 +107,7 @@ def serve(
     """Migrate, then serve the API and the web console."""
     import uvicorn
 
-    settings = get_settings()
+    settings = _checked_settings()
     _prepare(settings)
     uvicorn.run(
         "fengqiao.asgi:app",
@@ -95,23 +122,58 @@ def serve(
 @app.command()
 def worker(
     interval: Annotated[float | None, typer.Option(help="seconds between sweeps")] = None,
+    status: Annotated[
+        bool,
+        typer.Option(
+            "--status",
+            help="show the job queues, the messages waiting and failed, the last sweep and "
+            "each worker's last heartbeat, then exit (status 1: Redis away or no worker alive)",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="with --status: one JSON object")] = False,
 ) -> None:
     """Run deadline sweeps and notification delivery as jobs on the Redis queue
     (FENGQIAO_REDIS_URL). Start as many as needed; set FENGQIAO_BACKGROUND=off on servers."""
-    from fengqiao.calendar.service import calendar_cache
-    from fengqiao.core.jobs import JobQueue
-    from fengqiao.events.flows import channels_from, run_worker
+    import logging
+    import signal
+    import threading
+    from datetime import timedelta
 
-    settings = get_settings()
+    from fengqiao.calendar.service import calendar_cache
+    from fengqiao.cli_status import print_status
+    from fengqiao.core.jobs import JobQueue, where
+    from fengqiao.events.flows import channels_from, run_worker, worker_status
+
+    settings = _checked_settings()
+    queue = JobQueue(settings.redis_url, stream=settings.jobs_stream)
+    if status:
+        print_status(worker_status(make_sessionmaker(_engine(settings)), queue), as_json)
+        return
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    channels = channels_from(settings)
     engine = _prepare(settings)
-    queue = JobQueue(settings.redis_url)
-    console.print(f"worker {queue.consumer} on {settings.redis_url}")
+    every = interval or settings.background_interval
+    logging.getLogger("fengqiao.worker").info(
+        "worker %s: jobs on Redis %s (%s), notifications by %s, sweeps every %g s",
+        queue.consumer,
+        where(settings.redis_url),
+        settings.jobs_stream,
+        settings.notify_channel,
+        every,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())  # finish the jobs taken, then end
     run_worker(
         make_sessionmaker(engine),
         calendar_cache(),
-        channels_from(settings),
+        channels,
         queue,
-        interval or settings.background_interval,
+        every,
+        stop=stop,
+        give_up_after=timedelta(hours=settings.notify_give_up_hours),
     )
 
 
@@ -251,9 +313,6 @@ def users_create(
     from fengqiao.people.models import Unit
 
     password = password or getpass.getpass("password: ")
-    if len(password) < 8:
-        console.print("[red]密码至少 8 位 / password needs 8 characters or more[/red]")
-        raise typer.Exit(2)
     with _session(get_settings()) as session:
         session.info["actor_name"] = "cli:users-create"
         try:
@@ -287,22 +346,21 @@ def users_create(
 def users_set_password(
     username: str, password: Annotated[str | None, typer.Option()] = None
 ) -> None:
-    """Set a user's password and end their sessions."""
-    from fengqiao.core.security import hash_password
-    from fengqiao.people.models import AuthSession, User
+    """Set a user's password (held to the strength rule) and end their sessions."""
+    from fengqiao.people import service as people
+    from fengqiao.people.models import User
 
     password = password or getpass.getpass("new password: ")
-    if len(password) < 8:
-        console.print("[red]密码至少 8 位 / password needs 8 characters or more[/red]")
-        raise typer.Exit(2)
     with _session(get_settings()) as session:
         session.info["actor_name"] = "cli:set-password"
         user = session.scalar(select(User).where(User.username == username.lower()))
         if user is None:
             console.print(f"[red]用户 {username} 不存在 / no such user[/red]")
             raise typer.Exit(2)
-        user.password_hash = hash_password(password)
-        session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+        try:
+            people.set_password(session, user, password)
+        except AppError as exc:
+            _fail(exc)
         session.commit()
     console.print("password set; existing sessions ended")
 
@@ -310,10 +368,10 @@ def users_set_password(
 @users_app.command("unlock")
 def users_unlock(username: str) -> None:
     """Clear failed-login counts and a lockout."""
-    from fengqiao.people.models import LoginThrottle
+    from fengqiao.people import sessions
 
     with _session(get_settings()) as session:
-        session.execute(delete(LoginThrottle).where(LoginThrottle.username == username.lower()))
+        sessions.unlock(session, username)
         session.commit()
     console.print(f"{username} unlocked")
 
@@ -345,8 +403,67 @@ def calendar_status() -> None:
     console.print(table)
 
 
-if __name__ == "__main__":
-    app()
+# ---------------------------------------------------------------- notify
+
+
+@notify_app.command("failed")
+def notify_failed(
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """The notifications given up (failed after the time limit), newest first."""
+    from fengqiao.notify import service as notify
+
+    with _session(get_settings()) as session:
+        page = notify.list_messages(session, None, status="failed", limit=limit)
+    if as_json:
+        print(page.model_dump_json())
+        return
+    table = Table(
+        "id",
+        "failed at 放弃于",
+        "topic",
+        "recipient 接收方",
+        "matter 事件",
+        "attempts",
+        "last error",
+    )
+    for m in page.items:
+        table.add_row(
+            str(m.id),
+            f"{m.failed_at:%Y-%m-%d %H:%M}" if m.failed_at else "",
+            m.topic,
+            m.recipient,
+            m.event_number or "—",
+            str(m.attempts),
+            m.last_error or "",
+        )
+    console.print(table)
+    console.print(
+        f"{page.total} failed 条投递失败; send again 重发: fengqiao notify resend ID… | --all"
+    )
+
+
+@notify_app.command("resend")
+def notify_resend(
+    ids: Annotated[list[int] | None, typer.Argument(help="ids of failed notifications")] = None,
+    all_failed: Annotated[bool, typer.Option("--all", help="every failed notification")] = False,
+) -> None:
+    """Send failed notifications again: each is due at once, with a new time limit."""
+    from fengqiao.notify import service as notify
+
+    if bool(ids) == all_failed:
+        console.print(
+            "[red]给出通知编号或 --all（二者选一） / give ids or --all (one of them)[/red]"
+        )
+        raise typer.Exit(2)
+    with _session(get_settings()) as session:
+        session.info["actor_name"] = "cli:notify-resend"
+        try:
+            resent = notify.resend(session, None, None if all_failed else ids)
+        except AppError as exc:
+            _fail(exc)
+    console.print(f"{len(resent)} notifications due again 条通知将重新投递: {resent}")
 
 
 # ---------------------------------------------------------------- classify
@@ -365,7 +482,6 @@ def _train_and_save(
     target_precision: float,
     taxonomy: Path | None,
 ) -> None:
-    import time
 
     from fengqiao.classify import service as classify
     from fengqiao.classify.model import TrainingDataError
@@ -457,3 +573,7 @@ def classify_evaluate(
     for key, value in scores.items():
         table.add_row(key, str(value))
     console.print(table)
+
+
+if __name__ == "__main__":
+    app()

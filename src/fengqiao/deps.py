@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from fengqiao.core import audit
 from fengqiao.core.config import Settings
+from fengqiao.core.database import read_retrying
 from fengqiao.core.errors import Unauthorized, request_language
 from fengqiao.core.permissions import Principal
 from fengqiao.core.security import token_digest
-from fengqiao.people import service as people
+from fengqiao.people import sessions
 
 
 def get_settings(request: Request) -> Settings:
@@ -52,7 +53,7 @@ async def get_principal(
     """The caller: from the process's cache when it was read within the last second,
     else from the database on a worker thread."""
     token = _bearer(request)
-    principal = people.PRINCIPALS.get(token_digest(token))
+    principal = sessions.PRINCIPALS.get(token_digest(token))
     if principal is None:
         principal = await run_in_threadpool(_read_principal, session, token)
     audit.set_actor(session, principal, request.client.host if request.client else None)
@@ -60,12 +61,9 @@ async def get_principal(
 
 
 def _read_principal(session: Session, token: str) -> Principal:
-    try:
-        return people.principal_for_token(session, token)
-    finally:
-        # The connection goes back before the endpoint, which may wait for a free thread:
-        # requests holding connections while they waited left threads without any.
-        session.commit()
+    # The connection goes back before the endpoint, which may wait for a free thread:
+    # requests holding connections while they waited left threads without any.
+    return read_retrying(session, lambda: sessions.principal_for_token(session, token))
 
 
 def get_language(request: Request) -> str:

@@ -3,10 +3,9 @@
 from fengqiao.calendar.models import CalendarDay, CalendarYear
 from fengqiao.classify.models import CategoryCorrection
 from fengqiao.core.database import Base
-from fengqiao.core.models import AuditLog, Revision
+from fengqiao.core.models import AuditLog, Category, Revision
 from fengqiao.events.models import (
     Attachment,
-    Category,
     DeadlinePolicy,
     Event,
     RoutingRule,

@@ -206,7 +206,7 @@ def test_a_report_queued_on_a_shared_phone_is_sent_only_as_its_author(
     w = visit(PHONE)
     page = w.login("worker_a", "/m")
     page.goto(f"{live_server.url}/m/report")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")  # the app is kept
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")  # the app is kept
     w.context.set_offline(True)
     _queue_report(page, title, "十字路口东北角井盖缺失，夜间很危险。")
 
@@ -325,7 +325,7 @@ def test_the_phone_app_opens_and_queues_a_report_with_no_network_at_all(
     page = w.login("worker_a", "/m")
     page.goto(f"{live_server.url}/m/report")
     page.evaluate("async () => { await navigator.serviceWorker.ready }")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
     w.context.set_offline(True)
     page.reload()  # no network: the page comes from the service worker's cache

@@ -1,8 +1,13 @@
 // One door to the server: the token, the language, and errors as readable messages.
+// The refresh token never reaches this code: the server keeps it in an HttpOnly cookie
+// (asked for with TOKEN_TRANSPORT) and reads it from there on refresh. Only the short-lived
+// access token and a mark that a session was opened are kept here.
 import { ref } from 'vue'
 
 const TOKEN_KEY = 'fengqiao.token'
-const REFRESH_KEY = 'fengqiao.refresh'
+const SESSION_KEY = 'fengqiao.session'
+const LEGACY_REFRESH_KEY = 'fengqiao.refresh' // where a refresh token was kept before
+export const TOKEN_TRANSPORT = { 'X-Token-Transport': 'cookie' }
 
 export const language = ref<'zh' | 'en'>(
   (localStorage.getItem('fengqiao.lang') as 'zh' | 'en') || 'zh',
@@ -22,11 +27,21 @@ export function token(): string | null {
   return localStorage.getItem(TOKEN_KEY)
 }
 
-export function setTokens(access: string | null, refresh?: string | null): void {
-  if (access) localStorage.setItem(TOKEN_KEY, access)
-  else localStorage.removeItem(TOKEN_KEY)
-  if (refresh) localStorage.setItem(REFRESH_KEY, refresh)
-  else if (refresh === null || !access) localStorage.removeItem(REFRESH_KEY)
+/** Whether this browser opened a session (its refresh cookie may still be valid). */
+export function signedIn(): boolean {
+  return !!token() || !!localStorage.getItem(SESSION_KEY) || !!localStorage.getItem(LEGACY_REFRESH_KEY)
+}
+
+/** The new access token, or null when the session is over. */
+export function setToken(access: string | null): void {
+  if (access) {
+    localStorage.setItem(TOKEN_KEY, access)
+    localStorage.setItem(SESSION_KEY, '1')
+  } else {
+    localStorage.removeItem(TOKEN_KEY)
+    localStorage.removeItem(SESSION_KEY)
+    localStorage.removeItem(LEGACY_REFRESH_KEY)
+  }
 }
 
 export type Query = Record<string, string | number | boolean | (string | number)[] | null | undefined>
@@ -43,18 +58,39 @@ export function queryString(query?: Query): string {
   return s ? `?${s}` : ''
 }
 
-async function refreshed(): Promise<boolean> {
-  const refresh = localStorage.getItem(REFRESH_KEY)
-  if (!refresh) return false
+async function refreshOnce(): Promise<boolean> {
+  // A session opened before the cookie: its token moves into the cookie with this refresh.
+  const legacy = localStorage.getItem(LEGACY_REFRESH_KEY)
   const resp = await fetch('/api/auth/refresh', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ refresh_token: refresh }),
+    headers: { ...TOKEN_TRANSPORT, 'Content-Type': 'application/json' },
+    body: JSON.stringify(legacy ? { refresh_token: legacy } : {}),
   })
+  localStorage.removeItem(LEGACY_REFRESH_KEY)
   if (!resp.ok) return false
-  const body = await resp.json()
-  setTokens(body.access_token, body.refresh_token)
+  setToken((await resp.json()).access_token)
   return true
+}
+
+let refreshing: Promise<boolean> | null = null
+
+/**
+ * A new access token through the refresh cookie, after `stale` was refused. One refresh at
+ * a time, across this browser's tabs where it has Web Locks: the server ends a session whose
+ * rotated refresh token comes again, so two refreshes with the same cookie would sign out.
+ * A tab that finds a newer token than its stale one (another refreshed meanwhile) takes it.
+ */
+export function refreshed(stale: string | null): Promise<boolean> {
+  if (!signedIn()) return Promise.resolve(false)
+  refreshing ??= (async () => {
+    try {
+      const run = async () => (token() && token() !== stale ? true : refreshOnce())
+      return navigator.locks ? await navigator.locks.request('fengqiao.refresh', run) : await run()
+    } finally {
+      refreshing = null
+    }
+  })()
+  return refreshing
 }
 
 export const unauthorised = ref(0) // bumped when the session is over; the app goes to login
@@ -65,8 +101,9 @@ export async function request<T>(
   body?: unknown,
   query?: Query,
   retry = true,
+  extraHeaders: Record<string, string> = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { 'Accept-Language': language.value }
+  const headers: Record<string, string> = { ...extraHeaders, 'Accept-Language': language.value }
   const t = token()
   if (t) headers.Authorization = `Bearer ${t}`
   let payload: BodyInit | undefined
@@ -76,8 +113,8 @@ export async function request<T>(
     payload = JSON.stringify(body)
   }
   const resp = await fetch(path + queryString(query), { method, headers, body: payload })
-  if (resp.status === 401 && retry && t && (await refreshed())) {
-    return request<T>(method, path, body, query, false)
+  if (resp.status === 401 && retry && (await refreshed(t))) {
+    return request<T>(method, path, body, query, false, extraHeaders)
   }
   if (!resp.ok) {
     let code = `http_${resp.status}`
@@ -90,7 +127,7 @@ export async function request<T>(
       /* not JSON */
     }
     if (resp.status === 401) {
-      setTokens(null)
+      setToken(null)
       unauthorised.value++
     }
     throw new ApiError(resp.status, code, message)
@@ -101,11 +138,12 @@ export async function request<T>(
 
 /** A protected file (a matter's photo) as an object URL, fetched with the Bearer token (an
  * <img> cannot send it). The caller revokes the URL when the image goes. */
-export async function objectUrl(path: string): Promise<string> {
+export async function objectUrl(path: string, retry = true): Promise<string> {
   const headers: Record<string, string> = {}
   const t = token()
   if (t) headers.Authorization = `Bearer ${t}`
   const resp = await fetch(path, { headers })
+  if (resp.status === 401 && retry && (await refreshed(t))) return objectUrl(path, false)
   if (!resp.ok) throw new ApiError(resp.status, 'file', String(resp.status))
   return URL.createObjectURL(await resp.blob())
 }

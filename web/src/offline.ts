@@ -6,7 +6,7 @@
 // and other users see how many wait, never what.
 import { openDB, type IDBPDatabase } from 'idb'
 import { ref, watch } from 'vue'
-import { ApiError, api, token } from './api'
+import { ApiError, api, signedIn } from './api'
 import { me } from './session'
 import type { Matter } from './types'
 
@@ -151,7 +151,7 @@ let retryRefused = false
  */
 export function flush(includeRefused = false): Promise<number> {
   if (includeRefused) retryRefused = true
-  if (!token()) return Promise.resolve(0) // signed out: wait for the next sign-in
+  if (!signedIn()) return Promise.resolve(0) // signed out: wait for the next sign-in
   if (flushing) {
     again = true
     return flushing

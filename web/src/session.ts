@@ -1,6 +1,6 @@
 // The signed-in user and what their roles open to them.
 import { computed, ref } from 'vue'
-import { ApiError, api, setTokens, token } from './api'
+import { ApiError, TOKEN_TRANSPORT, api, request, setToken, signedIn } from './api'
 import type { Me } from './types'
 
 export const me = ref<Me | null>(null)
@@ -19,11 +19,12 @@ export const isHandler = computed(() => hasRole('unit_handler'))
 export const isAdmin = computed(() => hasRole('admin'))
 
 export async function loadMe(): Promise<Me | null> {
-  if (!token()) {
+  if (!signedIn()) {
     me.value = null
     return null
   }
   try {
+    // With no access token (dropped) the request refreshes through the cookie first.
     me.value = await api.get<Me>('/api/me')
     localStorage.setItem(ME_KEY, JSON.stringify(me.value))
   } catch (e) {
@@ -35,11 +36,16 @@ export async function loadMe(): Promise<Me | null> {
 }
 
 export async function login(username: string, password: string): Promise<Me | null> {
-  const pair = await api.post<{ access_token: string; refresh_token: string }>('/api/auth/login', {
-    username,
-    password,
-  })
-  setTokens(pair.access_token, pair.refresh_token)
+  // The refresh token goes into an HttpOnly cookie; the answer holds the access token only.
+  const pair = await request<{ access_token: string }>(
+    'POST',
+    '/api/auth/login',
+    { username, password },
+    undefined,
+    false,
+    TOKEN_TRANSPORT,
+  )
+  setToken(pair.access_token)
   return loadMe()
 }
 
@@ -49,7 +55,7 @@ export async function logout(): Promise<void> {
   } catch {
     // Signed out here all the same; with no network the server's session ends at its expiry.
   } finally {
-    setTokens(null)
+    setToken(null) // the server cleared the refresh cookie (when it could be reached)
     localStorage.removeItem(ME_KEY)
     me.value = null
   }

@@ -1,24 +1,29 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from fengqiao.assessment import service
+from fengqiao.core.errors import error_responses
+from fengqiao.core.fields import Id, PlaceCode, When
 from fengqiao.deps import PrincipalDep, SessionDep
 
-router = APIRouter(tags=["assessment 考评"])
+router = APIRouter(tags=["assessment 考评"], responses=error_responses(401, 422, 503))
 
 
-@router.get("/api/indicators", summary="闭环指标：结案率、按期结案率、返工率、准确派遣率…")
+@router.get(
+    "/api/indicators",
+    summary="闭环指标：结案率、按期结案率、返工率、准确派遣率…",
+    responses=error_responses(403, 404),
+)
 def indicators(
     session: SessionDep,
     principal: PrincipalDep,
-    region: Annotated[str | None, Query(max_length=32)] = None,
-    unit_id: int | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    region: PlaceCode | None = None,
+    unit_id: Id | None = None,
+    start: When | None = None,
+    end: When | None = None,
 ) -> dict[str, Any]:
     path = service.region_path(session, principal, region) if region else None
     return service.indicators(
@@ -29,10 +34,11 @@ def indicators(
 @router.get(
     "/api/dashboard",
     summary="驾驶舱：今日受理、在办、超期、指标、下级排名与 30 日趋势",
+    responses=error_responses(403, 404),
 )
 def dashboard(
     session: SessionDep,
     principal: PrincipalDep,
-    region: Annotated[str | None, Query(max_length=32, pattern=r"^[0-9A-Za-z]+$")] = None,
+    region: PlaceCode | None = None,
 ) -> dict[str, Any]:
     return service.dashboard(session, principal, region).as_dict()

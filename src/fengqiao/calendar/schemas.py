@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fengqiao.core.fields import Day, Text
 from fengqiao.core.workcalendar import DayKind
 
 
@@ -17,9 +19,9 @@ class SpecialDayOut(BaseModel):
 class SpecialDayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    day: date
+    day: Day
     kind: DayKind
-    name: str = Field(min_length=1, max_length=64)
+    name: Annotated[str, Text(64)]
 
 
 class YearStatus(BaseModel):
@@ -36,6 +38,11 @@ class CalendarStatus(BaseModel):
 
 
 class YearLoad(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"days": [{"day": "2027-10-01", "kind": "holiday", "name": "国庆节"}]}]
+        },
+    )
 
     days: list[SpecialDayIn] = Field(max_length=400)

@@ -14,6 +14,7 @@ from fengqiao.core.errors import Invalid
 from fengqiao.core.permissions import Action, Principal
 from fengqiao.core.revision import RevisionCache, bump_revision
 from fengqiao.core.workcalendar import DayKind, SpecialDay, WorkCalendar, special_days_from_package
+from fengqiao.geo.service import root_paths
 
 REVISION = "calendar"
 
@@ -96,6 +97,7 @@ def set_year(session: Session, principal: Principal, year: int, days: list[Speci
     """An administrator enters a year's holidays and adjusted working days (from the State
     Council notice); the year then counts as covered."""
     principal.require(Action.calendar_manage)
+    principal.require_write(None, root_paths(session))  # the calendar binds everyone
     if not 2000 <= year <= 2100:
         raise Invalid("年份超出范围", "Year out of range")
     for day in days:

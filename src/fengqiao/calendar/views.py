@@ -13,18 +13,22 @@ from fengqiao.calendar.schemas import (
     YearLoad,
     YearStatus,
 )
-from fengqiao.core.errors import Invalid
+from fengqiao.core.errors import Invalid, error_responses
+from fengqiao.core.fields import FIRST_YEAR, LAST_YEAR, When
 from fengqiao.core.permissions import Action
 from fengqiao.core.workcalendar import DayKind, SpecialDay
 from fengqiao.deps import PrincipalDep, SessionDep
 
-router = APIRouter(tags=["calendar 工作日历"])
+router = APIRouter(tags=["calendar 工作日历"], responses=error_responses(401, 422, 503))
 
-Year = Annotated[int, Path(ge=2000, le=2100)]
+Year = Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR, examples=[2027])]
 
 
 @router.get(
-    "/api/calendar/status", response_model=CalendarStatus, summary="各年度节假日数据是否已录入"
+    "/api/calendar/status",
+    response_model=CalendarStatus,
+    summary="各年度节假日数据是否已录入",
+    responses=error_responses(403),
 )
 def status(session: SessionDep, principal: PrincipalDep) -> CalendarStatus:
     rows, warnings = service.year_status(session, principal)
@@ -45,13 +49,16 @@ class DeadlineOut(BaseModel):
 
 
 @router.get(
-    "/api/calendar/deadline", response_model=DeadlineOut, summary="按工作日或工作小时推算期限"
+    "/api/calendar/deadline",
+    response_model=DeadlineOut,
+    summary="按工作日或工作小时推算期限",
+    responses=error_responses(403),
 )
 def deadline(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    start: datetime,
+    start: When,
     working_days: Annotated[int | None, Query(ge=0, le=365)] = None,
     working_hours: Annotated[float | None, Query(ge=0, le=24 * 365)] = None,
 ) -> DeadlineOut:
@@ -84,6 +91,7 @@ def deadline(
     "/api/calendar/{year}",
     response_model=list[SpecialDayOut],
     summary="某年的法定节假日与调休上班日",
+    responses=error_responses(403),
 )
 def list_days(year: Year, session: SessionDep, principal: PrincipalDep) -> list[SpecialDayOut]:
     return [
@@ -96,6 +104,7 @@ def list_days(year: Year, session: SessionDep, principal: PrincipalDep) -> list[
     "/api/calendar/{year}",
     response_model=list[SpecialDayOut],
     summary="录入某年的法定节假日与调休安排（管理员）",
+    responses=error_responses(403, 413),
 )
 def set_year(
     year: Year, body: YearLoad, request: Request, session: SessionDep, principal: PrincipalDep

@@ -3,6 +3,7 @@ personal data (recorded by the service that unmasks it)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -39,6 +40,63 @@ def _actor(session: Session) -> Actor:
         session.info.get("ip"),
         str(session.info.get("actor_name", SYSTEM)),
     )
+
+
+# An entry says what changed, not everything a value held: each value is cut to this many
+# characters (with a marker saying how long it was), and the whole detail to the second.
+MAX_VALUE_CHARS = 1000
+MAX_DETAIL_CHARS = 16_000
+
+
+def _cut(text: str) -> str:
+    return f"{text[:MAX_VALUE_CHARS]}…[truncated: {len(text)} characters]"
+
+
+def _bounded(value: Any) -> Any:
+    """`value` (plain) as stored: text, or a list or mapping written as JSON, longer than
+    MAX_VALUE_CHARS is cut with a marker."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_VALUE_CHARS else _cut(value)
+    if isinstance(value, list | tuple | dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return value if len(text) <= MAX_VALUE_CHARS else _cut(text)
+    return value
+
+
+def bounded_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """`detail` with each value bounded (those under "changes" one by one) and, past
+    MAX_DETAIL_CHARS in all, only the values that fit, with a marker saying how many were
+    left out."""
+
+    def size(key: str, value: Any) -> int:
+        return len(json.dumps({key: value}, ensure_ascii=False, default=str))
+
+    out: dict[str, Any] = {}
+    for key, value in detail.items():
+        if key == "changes" and isinstance(value, dict):
+            out[key] = {k: _bounded(v) for k, v in value.items()}
+        else:
+            out[key] = _bounded(value)
+    if len(json.dumps(out, ensure_ascii=False, default=str)) <= MAX_DETAIL_CHARS:
+        return out
+    room, left_out = MAX_DETAIL_CHARS - 100, 0  # room for the marker
+    kept: dict[str, Any] = {}
+    for key, value in out.items():
+        if key == "changes" and isinstance(value, dict):
+            changes = kept.setdefault("changes", {})
+            for name, change in value.items():
+                if (cost := size(name, change)) <= room:
+                    room -= cost
+                    changes[name] = change
+                else:
+                    left_out += 1
+        elif (cost := size(key, value)) <= room:
+            room -= cost
+            kept[key] = value
+        else:
+            left_out += 1
+    kept["truncated"] = f"{left_out} values left out"
+    return kept
 
 
 def _plain(value: Any) -> Any:
@@ -127,7 +185,7 @@ def entry(
         "entity": entity,
         "entity_id": entity_id,
         "region_path": region_path,
-        "detail": {"changes": changes} if changes else {},
+        "detail": bounded_detail({"changes": changes}) if changes else {},
         "ip": ip,
     }
 
@@ -137,6 +195,7 @@ def _collect(session: Session, row: dict[str, Any], key: tuple[str, str], update
     earlier = pending.get(key)
     if earlier is not None and update:
         earlier["detail"].setdefault("changes", {}).update(row["detail"].get("changes", {}))
+        earlier["detail"] = bounded_detail(earlier["detail"])
     else:
         pending[key] = row
 
@@ -208,7 +267,7 @@ def record(
             entity=entity,
             entity_id=None if entity_id is None else str(entity_id),
             region_path=region_path,
-            detail=detail or {},
+            detail=bounded_detail(detail) if detail else {},
             ip=ip,
         )
     )

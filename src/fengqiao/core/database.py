@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -29,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -127,6 +130,49 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+T = TypeVar("T")
+
+# SQLite's primary result codes for a database that cannot be used just now: busy, locked,
+# I/O error, disk full, cannot open, lock protocol. (Its generic error is a wrong statement.)
+_SQLITE_UNAVAILABLE = {5, 6, 10, 13, 14, 15}
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether a database error means the database cannot be reached or used just now (its
+    connection lost, refused, the server starting or shutting down, no connection free in
+    the pool, SQLite's file locked) rather than a wrong statement: the caller should try
+    again in a moment."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.Error):  # sqlite3 names bad SQL an OperationalError too
+        return (getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_UNAVAILABLE
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def read_retrying(session: Session, read: Callable[[], T]) -> T:
+    """Run a step that only reads, then give its connection back (commit). A step that
+    fails is rolled back, never committed (a commit would hide its error under a second
+    one); one whose connection was lost under it runs once more, on a new connection (the
+    pool's pre-ping replaces only connections that died while they lay in the pool)."""
+    for last in (False, True):
+        try:
+            value = read()
+            session.commit()
+            return value
+        except DBAPIError as exc:
+            session.rollback()
+            if last or not exc.connection_invalidated:
+                raise
+        except BaseException:
+            session.rollback()
+            raise
+    raise AssertionError("not reached")
 
 
 def _recordset(table: Table, columns: tuple[str, ...], param: str) -> Any:

@@ -8,7 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fengqiao.core.database import unavailable
 
 log = logging.getLogger("fengqiao")
 
@@ -50,6 +55,25 @@ class Forbidden(AppError):
 
     def __init__(self) -> None:
         super().__init__("您的角色无权执行此操作", "Your role may not do this")
+
+
+class OutsideJurisdiction(AppError):
+    """A write on something the caller may see but not change (see Principal.may_write)."""
+
+    status, code = 403, "outside_jurisdiction"
+
+    def __init__(self, *, installation_wide: bool = False) -> None:
+        if installation_wide:
+            super().__init__(
+                "这是全域设置，只有管辖全域的管理员可以修改",
+                "This setting binds the whole installation; only an administrator "
+                "of the whole installation may change it",
+            )
+        else:
+            super().__init__(
+                "该对象不在您的管辖范围内，无权修改",
+                "This is outside your jurisdiction; you may not change it",
+            )
 
 
 class Unauthorized(AppError):
@@ -118,6 +142,17 @@ _VALIDATION_ZH = {
     "extra_forbidden": "不允许的字段",
     "value_error": "取值不正确",
     "null_not_allowed": "不能为空",
+    "blank": "不能只有空格或不可见字符",
+    "bool_type": "应为 true 或 false",
+    "int_from_float": "应为整数",
+    "timezone_aware": "需带时区，例如 2026-10-01T09:00:00+08:00",
+    "datetime_type": "时间格式不正确",
+    "datetime_from_date_parsing": "时间格式不正确",
+    "date_type": "日期格式不正确",
+    "date_from_datetime_inexact": "应为日期，不带时刻",
+    "model_type": "应为对象",
+    "bytes_type": "应为文件",
+    "url_parsing": "格式不正确",
 }
 
 
@@ -142,12 +177,122 @@ def _validation_details(exc: RequestValidationError, lang: str) -> list[dict[str
                 text = f"不能小于 {ctx.get('ge', ctx.get('gt'))}"
             elif kind in {"less_than_equal", "less_than"}:
                 text = f"不能大于 {ctx.get('le', ctx.get('lt'))}"
+            elif kind == "string_too_long":
+                text = f"不能超过 {ctx.get('max_length')} 个字符"
+            elif kind == "too_long":
+                text = f"最多 {ctx.get('max_length')} 项"
+            elif kind == "year_out_of_range":
+                text = f"年份须在 {ctx.get('first')} 至 {ctx.get('last')} 之间"
         details.append({"field": field, "type": kind, "message": text})
     return details
 
 
 def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
+
+
+# ---------------------------------------------------------------- the answer's shape
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description="the field at fault, e.g. `title` or `points.0.lon`")
+    type: str = Field(description="the kind of fault (Pydantic's error type)")
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="stable, for programs: not_found, invalid, conflict, …")
+    message: str = Field(description="for people, in the caller's language (Accept-Language)")
+    details: list[ErrorDetail] = Field(
+        default=[], description="on invalid input (422): one entry per fault"
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API."""
+
+    error: ErrorInfo
+
+
+_ANSWERS = {
+    401: "未登录或登录已失效 · Not logged in, or the session has ended",
+    403: "角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction",
+    404: "不存在或不在管辖范围内 · Not found, or outside the jurisdiction",
+    409: "与现有数据或事件状态冲突 · Conflicts with existing data or the matter's state",
+    413: "请求内容过大 · Request body too large",
+    422: "输入有误 · Invalid input",
+    429: "尝试过多，请按 Retry-After 稍后再试 · Too many attempts: retry after Retry-After",
+    503: "数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of these error answers, each with the one error body: for
+    `APIRouter(responses=…)` (what every route of a router may answer) and a route's own."""
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": _ANSWERS[status],
+            **({"headers": _RETRY_AFTER} if status in (429, 503) else {}),
+        }
+        for status in statuses
+    }
+
+
+# ---------------------------------------------------------------- values out of range
+
+# PostgreSQL's SQLSTATEs for a value its column or type cannot hold: numeric out of range,
+# datetime field overflow, a string too long for its column.
+_OUT_OF_RANGE_STATES = {"22003", "22008", "22001"}
+
+
+def out_of_range(exc: BaseException) -> bool:
+    """Whether the database (or Python on its way there) refused a value as too large."""
+    if isinstance(exc, OverflowError):  # SQLite's 64-bit integers, dates past year 9999
+        return True
+    if isinstance(exc, DataError):
+        return getattr(getattr(exc, "orig", None), "sqlstate", None) in _OUT_OF_RANGE_STATES
+    return False
+
+
+async def value_out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """A number or date too large for its column that got past the schema: the caller's
+    input, so 422 in their language, and the connection stays open."""
+    if not out_of_range(exc):
+        return await database_unavailable(request, exc)  # 503, or on to the 500 handler
+    log.warning("value out of range on %s %s: %s", request.method, request.url.path, exc)
+    if request_language(request) == "en":
+        message = "A number, date or text is out of the range it may take"
+    else:
+        message = "数值、日期或文本超出允许的范围"
+    return JSONResponse(_body("out_of_range", message), 422)
+
+
+DATABASE_RETRY_AFTER = 2  # seconds: a restart or a failover of the database
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot be reached or was lost mid-request (a restart, a failover, no
+    connection free) is for the caller to try again: 503 with Retry-After, in the caller's
+    language, never a 500. Any other database error goes on to the 500 handler."""
+    if not unavailable(exc):
+        raise exc
+    # The driver's first line only: the statement's parameters may hold personal data.
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        cause[0] if cause else type(exc).__name__,
+    )
+    if request_language(request) == "en":
+        message = "The database cannot be reached just now; please try again shortly"
+    else:
+        message = "数据库暂时无法访问，请稍后重试"
+    return JSONResponse(
+        _body("unavailable", message), 503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)}
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -174,10 +319,28 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         lang = request_language(request)
+        if exc.status_code == 400:
+            # Starlette's and FastAPI's only 400: a body they could not parse (no UTF-8, a
+            # broken multipart form). Invalid input, like malformed JSON.
+            message = (
+                "The request body cannot be read: it is no valid JSON or form"
+                if lang == "en"
+                else "请求内容无法读取：不是合法的 JSON 或表单"
+            )
+            return JSONResponse(_body("invalid", message), 422)
         zh = {404: "页面或接口不存在", 405: "不支持的请求方法", 413: "请求内容过大"}
         en = {404: "Not found", 405: "Method not allowed", 413: "Request body too large"}
         message = (en if lang == "en" else zh).get(exc.status_code, str(exc.detail))
-        return JSONResponse(_body(f"http_{exc.status_code}", message), exc.status_code)
+        return JSONResponse(
+            _body(f"http_{exc.status_code}", message), exc.status_code, headers=exc.headers
+        )
+
+    # The database unreachable or lost: 503 with Retry-After (database_unavailable).
+    app.add_exception_handler(DBAPIError, database_unavailable)
+    app.add_exception_handler(PoolTimeout, database_unavailable)
+    # Too large for a column or a date: 422 (value_out_of_range).
+    for kind in (OverflowError, DataError):
+        app.add_exception_handler(kind, value_out_of_range)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

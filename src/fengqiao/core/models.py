@@ -1,11 +1,12 @@
-"""Tables that belong to no domain: the audit log and change counters."""
+"""Tables that belong to no domain: the audit log, change counters, and the categories
+of matters, which every domain names (units handle them, routing keys on them)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fengqiao.core.database import Base, PathString
@@ -42,3 +43,15 @@ class Revision(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Category(Base):
+    """A kind of matter (事件类别); two levels, e.g. dispute → dispute.maritime."""
+
+    __tablename__ = "event_category"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str | None] = mapped_column(String(64))  # shown in the English console
+    parent_code: Mapped[str | None] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -7,13 +7,14 @@ inside the SQL query (`within`), never by filtering results afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, true
 
-from fengqiao.core.errors import Forbidden
+from fengqiao.core.errors import Forbidden, OutsideJurisdiction
 
 
 class Role(StrEnum):
@@ -71,6 +72,7 @@ class Action(StrEnum):
     calendar_read = "calendar.read"
     calendar_manage = "calendar.manage"
     audit_read = "audit.read"
+    notify_manage = "notify.manage"  # see failed notifications and send them again
 
 
 ACTIONS: dict[Role, frozenset[Action]] = {
@@ -135,6 +137,28 @@ class Principal:
         if self.scope_path is None or path is None:
             return False
         return self.scope_path == "/" or path.startswith(self.scope_path)
+
+    # The one rule for every write. An object with a place (a user, a unit, a grid, a
+    # rule of a region) is changed only by a caller whose jurisdiction covers that
+    # place; a setting with no place binds the whole installation (categories, deadline
+    # policies, the holiday calendar, rules with no region) and is changed only by a
+    # caller whose jurisdiction covers every top-level region.
+
+    def may_write(self, path: str | None, roots: Collection[str] = ()) -> bool:
+        if path is None:
+            return self.covers_installation(roots)
+        return self.covers(path)
+
+    def covers_installation(self, roots: Collection[str]) -> bool:
+        if self.scope_path == "/":
+            return True
+        return bool(roots) and all(self.covers(root) for root in roots)
+
+    def require_write(self, path: str | None, roots: Collection[str] = ()) -> None:
+        """Raises 403 unless `may_write`: the object is visible (it was read through the
+        caller's scope, or lies above it) but not theirs to change."""
+        if not self.may_write(path, roots):
+            raise OutsideJurisdiction(installation_wide=path is None)
 
     def has_any(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

@@ -29,11 +29,12 @@ from sqlalchemy.orm import Session
 from fengqiao.calendar.service import build_calendar
 from fengqiao.core import audit
 from fengqiao.core.levels import COUNTY, TOWNSHIP, ancestor_at, path_level
+from fengqiao.core.models import Category
 from fengqiao.core.workcalendar import WorkCalendar
 from fengqiao.events import service
 from fengqiao.events.enums import EventState as S
 from fengqiao.events.lifecycle import TRANSITIONS
-from fengqiao.events.models import Category, Event
+from fengqiao.events.models import Event
 from fengqiao.geo.cells import cell_of
 from fengqiao.geo.models import Grid, Region
 from fengqiao.people.models import GridMember, Unit, User, UserRole

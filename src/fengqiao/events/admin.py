@@ -6,12 +6,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.core.errors import Invalid, NotFound
+from fengqiao.core.models import Category
 from fengqiao.core.permissions import Action, Principal
 from fengqiao.events import defaults
-from fengqiao.events.models import Category, DeadlinePolicy, RoutingRule
+from fengqiao.events.models import DeadlinePolicy, RoutingRule
 from fengqiao.events.schemas import PolicyIn, PolicyOut, RuleIn, RuleOut
 from fengqiao.geo.models import Region
+from fengqiao.geo.service import root_paths
 from fengqiao.people.models import Unit
+from fengqiao.people.service import scoped_units
 
 
 def seed_defaults(session: Session) -> None:
@@ -68,20 +71,22 @@ def list_rules(session: Session, principal: Principal) -> list[RuleOut]:
         .join(Unit, Unit.id == RoutingRule.unit_id)
         .order_by(RoutingRule.category_code, RoutingRule.id)
     ).all()
-    return [
-        _rule_out(r, u)
-        for r, u in rows
-        if r.region_path is None
-        or principal.covers(r.region_path)
-        or (principal.scope_path or "").startswith(r.region_path)
-    ]
+    return [_rule_out(r, u) for r, u in rows if _visible(principal, r.region_path)]
+
+
+def _visible(principal: Principal, path: str | None) -> bool:
+    """A rule is seen by those whose area it applies to (the rules with no region and
+    those above the caller) and by those whose area holds it."""
+    return path is None or principal.covers(path) or (principal.scope_path or "").startswith(path)
 
 
 def create_rule(session: Session, principal: Principal, body: RuleIn) -> RuleOut:
+    """A routing rule for the caller's area (a rule with no region binds the whole
+    installation), to a unit that serves all of that area."""
     principal.require(Action.units_manage)
     if session.get(Category, body.category_code) is None:
         raise Invalid("事件类别 {c} 不存在", "Unknown category {c}", c=body.category_code)
-    unit = session.scalar(select(Unit).where(Unit.code == body.unit_code))
+    unit = session.scalar(scoped_units(principal).where(Unit.code == body.unit_code))
     if unit is None:
         raise NotFound("单位", "unit")
     path = None
@@ -89,6 +94,10 @@ def create_rule(session: Session, principal: Principal, body: RuleIn) -> RuleOut
         path = session.scalar(select(Region.path).where(Region.code == body.region_code))
         if path is None or not principal.covers(path):
             raise NotFound("行政区划", "region")
+    roots = root_paths(session)
+    principal.require_write(path, roots)
+    if not all(p.startswith(unit.region_path) for p in ([path] if path else roots)):
+        raise Invalid("{u} 不负责该区域", "{u} does not serve this place", u=unit.name)
     rule = RoutingRule(
         category_code=body.category_code,
         urgency=body.urgency.value if body.urgency else None,
@@ -105,8 +114,9 @@ def create_rule(session: Session, principal: Principal, body: RuleIn) -> RuleOut
 def deactivate_rule(session: Session, principal: Principal, rule_id: int) -> None:
     principal.require(Action.units_manage)
     rule = session.get(RoutingRule, rule_id)
-    if rule is None or (rule.region_path and not principal.covers(rule.region_path)):
+    if rule is None or not _visible(principal, rule.region_path):
         raise NotFound("分流规则", "routing rule")
+    principal.require_write(rule.region_path, root_paths(session))
     rule.is_active = False
     session.commit()
 
@@ -118,7 +128,9 @@ def list_policies(session: Session, principal: Principal) -> list[PolicyOut]:
 
 
 def put_policy(session: Session, principal: Principal, body: PolicyIn) -> PolicyOut:
+    """Deadline policies bind the whole installation."""
     principal.require(Action.units_manage)
+    principal.require_write(None, root_paths(session))
     if body.category_code and session.get(Category, body.category_code) is None:
         raise Invalid("事件类别 {c} 不存在", "Unknown category {c}", c=body.category_code)
     policy = session.scalar(

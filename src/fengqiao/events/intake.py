@@ -282,6 +282,7 @@ def _linked(intakes: Sequence[Intake], rows: dict[int, dict[str, Any]]) -> list[
                 key=f"e{row['id']}.1.report",
                 recipients=[f"dispatchers:{ancestor_at(event.region_path, event.level)}"],
                 event_id=row["id"],
+                region_path=event.region_path,
                 payload=service.message(
                     row["id"], row["number"], event.title, event.state, "report"
                 ),

@@ -20,18 +20,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from fengqiao.core.database import Base, PathString, TimestampMixin
 
 
-class Category(Base):
-    """A kind of matter (事件类别); two levels, e.g. dispute → dispute.maritime."""
-
-    __tablename__ = "event_category"
-
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))
-    name_en: Mapped[str | None] = mapped_column(String(64))  # shown in the English console
-    parent_code: Mapped[str | None] = mapped_column(String(64))
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-
 class Event(TimestampMixin, Base):
     """One matter, one work order (一事一工单)."""
 
@@ -88,6 +76,7 @@ class Event(TimestampMixin, Base):
     handled_on_time: Mapped[bool | None]
     closed_on_time: Mapped[bool | None]
     closed_level: Mapped[int | None] = mapped_column(Integer)
+    closed_by_id: Mapped[int | None] = mapped_column(Integer)  # who verified or self-resolved
     self_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     rating: Mapped[str | None] = mapped_column(String(16))
     # The routing proposal (unit, level, reason).

@@ -1,30 +1,53 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fengqiao.core.fields import (
+    CategoryCode,
+    Id,
+    Mobile,
+    PlaceCode,
+    RegionCode,
+    Text,
+    UnitCode,
+    When,
+)
 from fengqiao.events.enums import Channel, Rating, RiskColour, Urgency
 from fengqiao.geo.coords import CoordinateSystem
 
 
 class ReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "路灯不亮",
+                    "description": "东沙村码头路的路灯连续三晚不亮",
+                    "category_code": "urban_management",
+                    "region_code": "330305001",
+                    "reporter_phone": "13800138000",
+                }
+            ]
+        },
+    )
 
-    title: str = Field(min_length=2, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    category_code: str | None = Field(default=None, max_length=64)
+    title: Annotated[str, Text(200, min_length=2)]
+    description: Annotated[str, Text(5000, min_length=0)] = ""
+    category_code: CategoryCode | None = None
     channel: Channel = Channel.web
     urgency: Urgency = Urgency.normal
     risk_colour: RiskColour = RiskColour.green
     lon: float | None = Field(default=None, ge=-180, le=180)
     lat: float | None = Field(default=None, ge=-90, le=90)
     crs: CoordinateSystem = CoordinateSystem.wgs84
-    address: str | None = Field(default=None, max_length=200)
-    region_code: str | None = Field(default=None, max_length=32)
-    reporter_name: str | None = Field(default=None, max_length=64)
-    reporter_phone: str | None = Field(default=None, pattern=r"^\+?[0-9\-]{5,20}$")
+    address: Annotated[str, Text(200)] | None = None
+    region_code: PlaceCode | None = None
+    reporter_name: Annotated[str, Text(64)] | None = None
+    reporter_phone: Mobile | None = None
     idempotency_key: str | None = Field(
         default=None,
         min_length=8,
@@ -38,17 +61,17 @@ class ActionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=2000)
-    note: str | None = Field(default=None, max_length=5000)
-    grounds: str | None = Field(default=None, max_length=2000, description="退单的依据")
-    unit_code: str | None = Field(default=None, max_length=32)
-    target_id: int | None = None
-    until: datetime | None = None
+    reason: Annotated[str, Text(2000)] | None = None
+    note: Annotated[str, Text(5000)] | None = None
+    grounds: Annotated[str, Text(2000)] | None = Field(default=None, description="退单的依据")
+    unit_code: UnitCode | None = None
+    target_id: Id | None = Field(default=None, description="the matter to merge into")
+    until: When | None = None
     level: int | None = Field(default=None, ge=1, le=4)
     rating: Rating | None = None
-    card: str | None = Field(default=None, pattern=r"^(normal|yellow|red)$")
+    card: Literal["normal", "yellow", "red"] | None = None
     urgency: Urgency | None = None
-    category_code: str | None = Field(default=None, max_length=64)
+    category_code: CategoryCode | None = None
 
 
 class TimelineOut(BaseModel):
@@ -129,12 +152,24 @@ class GridCountOut(BaseModel):
 
 
 class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "category_code": "dispute_family",
+                    "region_code": "330305001",
+                    "unit_code": "A-ZZGZ",
+                    "level": 3,
+                }
+            ]
+        },
+    )
 
-    category_code: str = Field(max_length=64)
+    category_code: CategoryCode
     urgency: Urgency | None = None
-    region_code: str | None = None
-    unit_code: str
+    region_code: RegionCode | None = None
+    unit_code: UnitCode
     level: int = Field(ge=1, le=6)
 
 
@@ -150,11 +185,18 @@ class RuleOut(BaseModel):
 
 
 class PolicyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"urgency": "normal", "basis": "working", "sign": 1, "reply": 3, "resolve": 5}
+            ]
+        },
+    )
 
-    category_code: str | None = None
+    category_code: CategoryCode | None = None
     urgency: Urgency
-    basis: str = Field(pattern=r"^(working|natural)$")
+    basis: Literal["working", "natural"]
     sign: float | None = Field(default=None, gt=0, le=365)
     onsite: float | None = Field(default=None, gt=0, le=365)
     reply: float | None = Field(default=None, gt=0, le=365)

@@ -33,9 +33,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from fengqiao.classify import flows as classify
-from fengqiao.core import audit, clock
-from fengqiao.core.errors import Conflict, Forbidden, Invalid, NotFound
+from fengqiao.core import audit, clock, images
+from fengqiao.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from fengqiao.core.levels import COUNTY, GRID, TOWNSHIP, ancestor_at, path_level
+from fengqiao.core.models import Category
 from fengqiao.core.permissions import GRID_STAFF, Action, Principal, Role, within
 from fengqiao.core.revision import RevisionCache, watch
 from fengqiao.core.workcalendar import WorkCalendar
@@ -50,7 +51,6 @@ from fengqiao.events.enums import (
 from fengqiao.events.lifecycle import ACTOR_ROLES, TRANSITIONS, Actor
 from fengqiao.events.models import (
     Attachment,
-    Category,
     DeadlinePolicy,
     Event,
     RoutingRule,
@@ -504,7 +504,16 @@ def actors_of(principal: Principal, event: Event) -> set[Actor]:
 
 def allowed_actions(principal: Principal, event: Event) -> list[str]:
     mine = actors_of(principal, event)
-    return [a for a, t in TRANSITIONS.items() if S(event.state) in t.sources and mine & t.actors]
+    return [
+        a
+        for a, t in TRANSITIONS.items()
+        if S(event.state) in t.sources and mine & t.actors and not _barred(principal, event, a)
+    ]
+
+
+def _barred(principal: Principal, event: Event, action: str) -> bool:
+    """Evaluation honesty: whoever closed or self-resolved a matter does not rate it."""
+    return action == "rate" and event.closed_by_id == principal.user_id
 
 
 def act(
@@ -532,6 +541,13 @@ def act(
         )
     if not actors_of(principal, event) & transition.actors:
         raise Forbidden()
+    if _barred(principal, event, action):
+        raise AppError(
+            "结案或自行处置该事件的人不能评价它",
+            "Whoever closed or self-resolved a matter cannot rate it",
+            code="forbidden",
+            status=403,
+        )
     missing = [k for k in sorted(transition.needs) if payload.get(k) in (None, "")]
     if missing:
         raise Invalid("缺少必填项：{f}", "Missing field: {f}", f=", ".join(missing))
@@ -645,7 +661,8 @@ def _unit_for(session: Session, p: Principal, e: Event, data: dict[str, Any]) ->
         unit = session.get(Unit, int(e.suggestion["unit_id"]))
     if unit is None or not unit.is_active:
         raise Invalid("请指定承办单位", "Choose the responsible unit")
-    if not (e.region_path.startswith(unit.region_path) or p.covers(unit.region_path)):
+    # For every caller, county dispatchers too: a unit serves the area under its region.
+    if not e.region_path.startswith(unit.region_path):
         raise Invalid("{u} 不负责该区域", "{u} does not serve this place", u=unit.name)
     return unit
 
@@ -782,6 +799,7 @@ def _self_resolve(
     e.closed_at = now  # closed at grid level: no unit handled it
     e.closed_on_time = True
     e.closed_level = GRID
+    e.closed_by_id = p.user_id
     return {}
 
 
@@ -811,6 +829,7 @@ def _verify_ok(
     e.closed_on_time = e.resolve_due_at is None or (e.handled_at or now) <= e.resolve_due_at
     unit = session.get(Unit, e.unit_id) if e.unit_id else None
     e.closed_level = path_level(unit.region_path) if unit else e.level
+    e.closed_by_id = p.user_id
     return {"on_time": e.closed_on_time, "closed_level": e.closed_level}
 
 
@@ -839,6 +858,7 @@ def _reopen(e: Event) -> None:
     e.closed_at = None
     e.closed_on_time = None
     e.closed_level = None
+    e.closed_by_id = None
     e.unit_id = None
     e.state = S.accepted.value
     _clear_deadlines(e)
@@ -1009,6 +1029,7 @@ def sweep(session: Session, cal: WorkCalendar, limit: int = 1000) -> int:
             key=f"e{r.id}.{r.version}.{action}",
             recipients=recipients,
             event_id=r.id,
+            region_path=r.region_path,
             payload=message(r.id, r.number, r.title, to_state.value, action),
         )
     versions = {r.id: r.version for r in due}
@@ -1084,6 +1105,7 @@ def _notify(
         key=f"e{event.id}.{event.version}.{entry.action}",
         recipients=recipients,
         event_id=event.id,
+        region_path=event.region_path,
         payload=message(event.id, event.number, event.title, event.state, entry.action),
     )
 
@@ -1130,23 +1152,7 @@ def _iso(value: datetime | None) -> str | None:
 
 # ---------------------------------------------------------------- attachments
 
-# Checked by the bytes themselves, not by what the client claims.
-_MAGIC = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-)
 STAGES = ("report", "feedback", "verify", "resolve")
-
-
-def sniff_image(head: bytes) -> str | None:
-    for magic, kind in _MAGIC:
-        if head.startswith(magic):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
-        return "image/heic"
-    return None
 
 
 def add_attachment(
@@ -1158,7 +1164,8 @@ def add_attachment(
     files_dir: Path,
     max_bytes: int,
 ) -> Attachment:
-    """Store a photo once by its SHA-256 and link it to the matter."""
+    """Store a photo, decoded and written again, once by its SHA-256 and link it to the
+    matter."""
     event = get_event(session, principal, event_id)
     if not actors_of(principal, event):
         raise Forbidden()
@@ -1170,9 +1177,7 @@ def add_attachment(
             "Photo too large (limit {m} MB)",
             m=max_bytes // (1024 * 1024),
         )
-    kind = sniff_image(content[:16])
-    if kind is None or len(content) < 32:
-        raise Invalid("只接受 JPEG、PNG、WebP 或 HEIC 图片", "Only JPEG, PNG, WebP or HEIC photos")
+    content, kind = images.reencode(content)  # a file that only starts like one fails
     digest = hashlib.sha256(content).hexdigest()
     path = attachment_path(files_dir, digest)
     if not path.exists():

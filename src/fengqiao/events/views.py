@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -9,11 +8,15 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from fengqiao.core import clock
+from fengqiao.core.database import read_retrying
+from fengqiao.core.errors import error_responses
+from fengqiao.core.fields import CategoryCode, Flag, Id, Limit, Offset, PlaceCode, Text, When
 from fengqiao.core.permissions import Principal
 from fengqiao.core.security import mask_phone
 from fengqiao.deps import PrincipalDep, SessionDep, SettingsDep
 from fengqiao.events import admin, intake, service
-from fengqiao.events.enums import STATE_ZH, EventState, Urgency
+from fengqiao.events.enums import STATE_ZH, Channel, EventState, Urgency
+from fengqiao.events.lifecycle import TRANSITIONS
 from fengqiao.events.models import Attachment, Event
 from fengqiao.events.schemas import (
     ActionIn,
@@ -32,7 +35,25 @@ from fengqiao.geo.coords import to_wgs84
 from fengqiao.geo.models import Grid
 from fengqiao.people.models import Unit
 
-router = APIRouter(tags=["events 事件闭环"])
+router = APIRouter(tags=["events 事件闭环"], responses=error_responses(401, 422, 503))
+
+# The closed loop's actions and the stages of a photo, listed in the document.
+if TYPE_CHECKING:
+    ActionName = str
+    PhotoStage = str
+else:
+    ActionName = Literal[tuple(TRANSITIONS)]
+    PhotoStage = Literal[service.STAGES]
+# What an attachment answers with: the photo, of the type its bytes are.
+PHOTO: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the photo",
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}}
+            for kind in ("image/jpeg", "image/png", "image/webp", "image/heic")
+        },
+    }
+}
 
 
 def event_out(
@@ -125,7 +146,16 @@ def attachment_out(row: Attachment) -> AttachmentOut:
     )
 
 
-@router.post("/api/events", response_model=EventOut, summary="上报事件（幂等）")
+@router.post(
+    "/api/events",
+    response_model=EventOut,
+    summary="上报事件（幂等）",
+    responses={
+        201: {"model": EventOut, "description": "a new matter"},
+        200: {"description": "the matter an earlier report with this idempotency key made"},
+        **error_responses(403, 404, 409, 413),
+    },
+)
 async def report(
     body: ReportIn,
     request: Request,
@@ -136,7 +166,7 @@ async def report(
     state = request.app.state
     grids: dict[int, str] = {}
 
-    def read() -> intake.Intake:
+    def read_once() -> intake.Intake:
         lon = lat = None
         grid = None
         if body.lon is not None and body.lat is not None:
@@ -159,18 +189,19 @@ async def report(
             reporter_phone=body.reporter_phone,
             idempotency_key=body.idempotency_key,
         )
-        try:
-            return intake.prepare(
-                session,
-                principal,
-                data,
-                grid=grid,
-                routing=state.routing.get(session),
-                reader=state.reader,
-                ip=session.info.get("ip"),
-            )
-        finally:
-            session.commit()  # the connection (if a read took one) goes back here
+        return intake.prepare(
+            session,
+            principal,
+            data,
+            grid=grid,
+            routing=state.routing.get(session),
+            reader=state.reader,
+            ip=session.info.get("ip"),
+        )
+
+    def read() -> intake.Intake:
+        # The connection (if a read took one) goes back here; once more if it was lost.
+        return read_retrying(session, read_once)
 
     def answer() -> tuple[EventOut, bool]:
         event, created = intake.finish(session, principal, prepared, written, state.reader)
@@ -195,24 +226,29 @@ async def report(
     return out
 
 
-@router.get("/api/events", response_model=EventPage, summary="事件列表与检索")
+@router.get(
+    "/api/events",
+    response_model=EventPage,
+    summary="事件列表与检索",
+    responses=error_responses(403, 404),
+)
 def list_events(
     session: SessionDep,
     principal: PrincipalDep,
-    state: Annotated[list[EventState] | None, Query()] = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[list[EventState] | None, Query(max_length=len(EventState))] = None,
+    category: CategoryCode | None = None,
     level: Annotated[int | None, Query(ge=1, le=6)] = None,
-    region: Annotated[str | None, Query(max_length=32)] = None,
-    unit_id: int | None = None,
-    overdue: bool | None = None,
-    channel: Annotated[str | None, Query(max_length=16)] = None,
+    region: PlaceCode | None = None,
+    unit_id: Id | None = None,
+    overdue: Flag | None = None,
+    channel: Channel | None = None,
     urgency: Urgency | None = None,
-    reported_from: datetime | None = None,
-    reported_to: datetime | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    sort: Annotated[str, Query(pattern=r"^-?[a-z_]+$")] = "-reported_at",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    reported_from: When | None = None,
+    reported_to: When | None = None,
+    q: Annotated[str | None, Text(100)] = None,
+    sort: Annotated[str, Query(max_length=32, pattern=r"^-?[a-z_]+$")] = "-reported_at",
+    limit: Annotated[int, Limit(500)] = 50,
+    offset: Offset = 0,
 ) -> EventPage:
     f = service.EventFilter(
         states=[s.value for s in state or []],
@@ -257,8 +293,13 @@ def grid_counts(session: SessionDep, principal: PrincipalDep) -> list[GridCountO
     ]
 
 
-@router.get("/api/events/{event_id}", response_model=EventOut, summary="事件详情与时间线")
-def read_event(event_id: int, session: SessionDep, principal: PrincipalDep) -> EventOut:
+@router.get(
+    "/api/events/{event_id}",
+    response_model=EventOut,
+    summary="事件详情与时间线",
+    responses=error_responses(404),
+)
+def read_event(event_id: Id, session: SessionDep, principal: PrincipalDep) -> EventOut:
     event = service.get_event(session, principal, event_id)
     out = event_out(session, principal, event, with_timeline=True)
     out.reporter_phone = service.reporter_phone(session, principal, event, out.reporter_phone)
@@ -269,10 +310,11 @@ def read_event(event_id: int, session: SessionDep, principal: PrincipalDep) -> E
     "/api/events/{event_id}/actions/{action}",
     response_model=EventOut,
     summary="办理：受理、派遣、签收、退单、延期、上报、反馈、核查、评价、催办、督办…",
+    responses=error_responses(403, 404, 409, 413),
 )
 def act(
-    event_id: int,
-    action: str,
+    event_id: Id,
+    action: ActionName,
     body: ActionIn,
     request: Request,
     session: SessionDep,
@@ -292,15 +334,16 @@ def act(
     response_model=AttachmentOut,
     status_code=201,
     summary="上传现场照片",
+    responses=error_responses(403, 404, 413),
 )
 async def upload(
-    event_id: int,
+    event_id: Id,
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],
-    stage: Annotated[str, Form()] = "report",
+    stage: Annotated[PhotoStage, Form()] = "report",
 ) -> AttachmentOut:
     content = await file.read(settings.max_upload_bytes + 1)
     row = await run_in_threadpool(
@@ -316,42 +359,82 @@ async def upload(
     return attachment_out(row)
 
 
-@router.get("/api/attachments/{attachment_id}", summary="查看附件（仅限可见该事件者）")
+@router.get(
+    "/api/attachments/{attachment_id}",
+    summary="查看附件（仅限可见该事件者）",
+    response_class=FileResponse,
+    responses={**PHOTO, **error_responses(404)},
+)
 def download(
-    attachment_id: int, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    attachment_id: Id, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> FileResponse:
     row = service.get_attachment(session, principal, attachment_id)
     path = service.attachment_path(settings.data_dir / "files", row.sha256)
+    extension = row.content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
     return FileResponse(
-        path, media_type=row.content_type, headers={"Cache-Control": "private, max-age=3600"}
+        path,
+        media_type=row.content_type,
+        headers={
+            "Cache-Control": "private, max-age=3600",
+            "Content-Disposition": f'inline; filename="{row.sha256[:16]}.{extension}"',
+            "X-Content-Type-Options": "nosniff",
+            # Opened on its own, the file is a sandboxed document that runs nothing.
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+        },
     )
 
 
 # ---------------------------------------------------------------- administration
 
 
-@router.get("/api/routing-rules", response_model=list[RuleOut], summary="分流规则")
+@router.get(
+    "/api/routing-rules",
+    response_model=list[RuleOut],
+    summary="分流规则",
+    responses=error_responses(403),
+)
 def list_rules(session: SessionDep, principal: PrincipalDep) -> list[RuleOut]:
     return admin.list_rules(session, principal)
 
 
-@router.post("/api/routing-rules", response_model=RuleOut, status_code=201, summary="新增分流规则")
+@router.post(
+    "/api/routing-rules",
+    response_model=RuleOut,
+    status_code=201,
+    summary="新增分流规则",
+    responses=error_responses(403, 404, 409, 413),
+)
 def create_rule(body: RuleIn, session: SessionDep, principal: PrincipalDep) -> RuleOut:
     return admin.create_rule(session, principal, body)
 
 
-@router.delete("/api/routing-rules/{rule_id}", status_code=204, summary="停用分流规则")
-def delete_rule(rule_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+@router.delete(
+    "/api/routing-rules/{rule_id}",
+    status_code=204,
+    summary="停用分流规则",
+    responses=error_responses(403, 404),
+)
+def delete_rule(rule_id: Id, session: SessionDep, principal: PrincipalDep) -> Response:
     admin.deactivate_rule(session, principal, rule_id)
     return Response(status_code=204)
 
 
-@router.get("/api/deadline-policies", response_model=list[PolicyOut], summary="办理时限")
+@router.get(
+    "/api/deadline-policies",
+    response_model=list[PolicyOut],
+    summary="办理时限",
+    responses=error_responses(403),
+)
 def list_policies(session: SessionDep, principal: PrincipalDep) -> list[PolicyOut]:
     return admin.list_policies(session, principal)
 
 
-@router.put("/api/deadline-policies", response_model=PolicyOut, summary="设置办理时限")
+@router.put(
+    "/api/deadline-policies",
+    response_model=PolicyOut,
+    summary="设置办理时限",
+    responses=error_responses(403, 404, 413),
+)
 def put_policy(body: PolicyIn, session: SessionDep, principal: PrincipalDep) -> PolicyOut:
     return admin.put_policy(session, principal, body)
 

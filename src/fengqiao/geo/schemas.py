@@ -1,14 +1,20 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fengqiao.core.fields import RegionCode, Text
 from fengqiao.geo.coords import CoordinateSystem
+
+# A GeoJSON geometry; its size is bounded by the request's (413).
+Geometry = Annotated[dict[str, Any], Field(description="GeoJSON geometry, WGS84")]
 
 
 class LocateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"lon": 120.05, "lat": 30.05}]}
+    )
 
     lon: float = Field(ge=-180, le=180, description="longitude (经度)")
     lat: float = Field(ge=-90, le=90, description="latitude (纬度)")
@@ -66,10 +72,10 @@ class RegionOut(BaseModel):
 class RegionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$")
-    name: str = Field(min_length=1, max_length=64)
-    parent_code: str | None = None
-    geometry: dict[str, Any] | None = None
+    code: RegionCode
+    name: Annotated[str, Text(64)]
+    parent_code: RegionCode | None = None
+    geometry: Geometry | None = None
 
 
 class GridOut(BaseModel):
@@ -101,10 +107,10 @@ class GridCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z]+$")
-    name: str = Field(min_length=1, max_length=128)
-    kind: str = Field(pattern=r"^(base|enterprise|sea)$")
-    region_code: str
-    geometry: dict[str, Any]
+    name: Annotated[str, Text(128)]
+    kind: Literal["base", "enterprise", "sea"]
+    region_code: RegionCode
+    geometry: Geometry
 
 
 class ImportProblem(BaseModel):

@@ -43,6 +43,12 @@ def scoped_regions(principal: Principal) -> Select[Region]:
     return select(Region).where(principal.scope(Region.path))
 
 
+def root_paths(session: Session) -> list[str]:
+    """The paths of the top-level regions: the installation's whole territory, which a
+    caller must cover to change an installation-wide setting (`Principal.may_write`)."""
+    return list(session.scalars(select(Region.path).where(Region.parent_id.is_(None))))
+
+
 def list_regions(
     session: Session,
     principal: Principal,
@@ -133,11 +139,12 @@ def create_region(
     if session.scalar(select(Region.id).where(Region.code == code)) is not None:
         raise Invalid("区划代码 {c} 已存在", "Region code {c} already exists", c=code)
     if parent_code is None:
+        # A new top-level region widens the installation: only a caller of everywhere.
         if principal.scope_path != "/":
             raise Invalid("必须指定上级区划", "A parent region is required")
     else:
         parent = get_region(session, parent_code)
-        if not principal.covers(parent.path):
+        if not principal.may_write(parent.path):
             raise NotFound("行政区划", "region")
     region, _ = upsert_region(session, code=code, name=name, parent_code=parent_code, geometry=geom)
     session.commit()
@@ -254,7 +261,7 @@ def create_grid(
     principal.require(Action.geo_manage)
     geom = geo.parse_polygon(geometry)
     region = get_region(session, region_code)
-    if not principal.covers(region.path):
+    if not principal.may_write(region.path):
         raise NotFound("行政区划", "region")
     check_grid_code(code, region, code_digits)
     if session.scalar(select(Grid.id).where(Grid.code == code)) is not None:

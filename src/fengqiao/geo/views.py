@@ -5,6 +5,8 @@ from typing import Annotated
 import shapely
 from fastapi import APIRouter, Query, Request
 
+from fengqiao.core.errors import error_responses
+from fengqiao.core.fields import Flag, Limit, Offset, PlaceCode, RegionCode
 from fengqiao.deps import LanguageDep, PrincipalDep, SessionDep, SettingsDep
 from fengqiao.geo import geometry as geo
 from fengqiao.geo import service
@@ -26,7 +28,7 @@ from fengqiao.geo.schemas import (
 from fengqiao.people import service as people
 from fengqiao.people.enums import TEAM_ROLE_ZH, TeamRole
 
-router = APIRouter(tags=["geo 网格"])
+router = APIRouter(tags=["geo 网格"], responses=error_responses(401, 422, 503))
 
 
 def _locator(request: Request) -> service.GridLocator:
@@ -56,7 +58,12 @@ def _answer(lon: float, lat: float, ref: service.GridRef | None, lang: str) -> L
     )
 
 
-@router.post("/api/geo/locate", response_model=LocateResponse, summary="点位落格 point → grid")
+@router.post(
+    "/api/geo/locate",
+    response_model=LocateResponse,
+    summary="点位落格 point → grid",
+    responses=error_responses(413),
+)
 def locate(
     body: LocateRequest, request: Request, session: SessionDep, _: PrincipalDep, lang: LanguageDep
 ) -> LocateResponse:
@@ -68,6 +75,7 @@ def locate(
     "/api/geo/locate-many",
     response_model=LocateManyResponse,
     summary="批量落格 many points → grids",
+    responses=error_responses(413),
 )
 def locate_many(
     body: LocateManyRequest,
@@ -102,14 +110,19 @@ def region_out(session: SessionDep, region: Region, with_geometry: bool = False)
     )
 
 
-@router.get("/api/regions", response_model=list[RegionOut], summary="行政区划列表")
+@router.get(
+    "/api/regions",
+    response_model=list[RegionOut],
+    summary="行政区划列表",
+    responses=error_responses(403, 404),
+)
 def list_regions(
     session: SessionDep,
     principal: PrincipalDep,
-    parent: Annotated[str | None, Query(max_length=12)] = None,
+    parent: RegionCode | None = None,
     level: Annotated[int | None, Query(ge=0, le=4)] = None,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Limit(2000)] = 500,
+    offset: Offset = 0,
 ) -> list[RegionOut]:
     regions = service.list_regions(
         session, principal, parent_code=parent, level=level, limit=limit, offset=offset
@@ -117,12 +130,23 @@ def list_regions(
     return [region_out(session, r) for r in regions]
 
 
-@router.get("/api/regions/{code}", response_model=RegionOut, summary="行政区划详情")
-def read_region(code: str, session: SessionDep, principal: PrincipalDep) -> RegionOut:
+@router.get(
+    "/api/regions/{code}",
+    response_model=RegionOut,
+    summary="行政区划详情",
+    responses=error_responses(403, 404),
+)
+def read_region(code: RegionCode, session: SessionDep, principal: PrincipalDep) -> RegionOut:
     return region_out(session, service.read_region(session, principal, code), with_geometry=True)
 
 
-@router.post("/api/regions", response_model=RegionOut, status_code=201, summary="新增行政区划")
+@router.post(
+    "/api/regions",
+    response_model=RegionOut,
+    status_code=201,
+    summary="新增行政区划",
+    responses=error_responses(403, 404, 409, 413),
+)
 def create_region(body: RegionCreate, session: SessionDep, principal: PrincipalDep) -> RegionOut:
     region = service.create_region(
         session,
@@ -151,15 +175,20 @@ def grid_out(grid: Grid, with_geometry: bool = False) -> GridOut:
     )
 
 
-@router.get("/api/grids", response_model=list[GridOut], summary="网格列表")
+@router.get(
+    "/api/grids",
+    response_model=list[GridOut],
+    summary="网格列表",
+    responses=error_responses(403, 404),
+)
 def list_grids(
     session: SessionDep,
     principal: PrincipalDep,
-    region: Annotated[str | None, Query(max_length=12)] = None,
+    region: RegionCode | None = None,
     kind: Annotated[GridKind | None, Query()] = None,
-    geometry: bool = False,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    geometry: Flag = False,
+    limit: Annotated[int, Limit(5000)] = 500,
+    offset: Offset = 0,
 ) -> list[GridOut]:
     grids = service.list_grids(
         session,
@@ -172,8 +201,13 @@ def list_grids(
     return [grid_out(g, geometry) for g in grids]
 
 
-@router.get("/api/grids/{code}", response_model=GridDetail, summary="网格详情（含网格团队）")
-def read_grid(code: str, session: SessionDep, principal: PrincipalDep) -> GridDetail:
+@router.get(
+    "/api/grids/{code}",
+    response_model=GridDetail,
+    summary="网格详情（含网格团队）",
+    responses=error_responses(403, 404),
+)
+def read_grid(code: PlaceCode, session: SessionDep, principal: PrincipalDep) -> GridDetail:
     grid = service.read_grid(session, principal, code)
     team = [
         TeamMemberOut(
@@ -188,7 +222,13 @@ def read_grid(code: str, session: SessionDep, principal: PrincipalDep) -> GridDe
     return GridDetail(**grid_out(grid, with_geometry=True).model_dump(), team=team)
 
 
-@router.post("/api/grids", response_model=GridOut, status_code=201, summary="新增网格")
+@router.post(
+    "/api/grids",
+    response_model=GridOut,
+    status_code=201,
+    summary="新增网格",
+    responses=error_responses(403, 404, 409, 413),
+)
 def create_grid(
     body: GridCreate,
     request: Request,

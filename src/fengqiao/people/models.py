@@ -93,6 +93,8 @@ class AuthSession(Base):
     access_hash: Mapped[str] = mapped_column(String(64), unique=True)
     access_expires_at: Mapped[datetime]
     refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The refresh tokens of one login share a family (see people.sessions.refresh).
+    family_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     refresh_expires_at: Mapped[datetime]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
@@ -100,12 +102,13 @@ class AuthSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins per user name (known or not, so probing names is slowed too)."""
+    """Failed logins per account and address, per address and per account (user names
+    known or not, so probing names is slowed too); see people.sessions._throttles."""
 
     __tablename__ = "login_throttle"
     __audited__ = False
 
-    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
+from fengqiao.core.fields import CategoryCode, Mobile, Phone, PlaceCode, RegionCode, Text, UnitCode
 from fengqiao.core.permissions import Role
+
+IdNumber = Annotated[
+    str, Field(pattern=r"^\d{17}[\dXx]$", description="居民身份证号, 18 characters")
+]
+# A user has a few roles; a unit handles some of the categories (at most this many).
+Roles = Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
+Categories = Annotated[list[CategoryCode], Field(max_length=64)]
 
 
 def not_null(value: Any) -> Any:
@@ -19,19 +27,28 @@ def not_null(value: Any) -> Any:
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: Annotated[str, Text(64)]
     password: str = Field(min_length=1, max_length=256)
 
 
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(min_length=10, max_length=256)
+    refresh_token: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=256,
+        description="for API clients; a browser sends none: its token is in the cookie",
+    )
 
 
 class TokenPair(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(
+        default=None,
+        description="only in the body-based flow; absent when the request carried "
+        "X-Token-Transport: cookie or refreshed from the cookie",
+    )
     token_type: str = "bearer"
     expires_in: int = Field(description="seconds until the access token expires")
 
@@ -69,16 +86,30 @@ class UserOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "zhang.wei",
+                    "display_name": "张伟",
+                    "password": "Lantern-harbour-42",
+                    "roles": ["grid_worker_fulltime"],
+                    "region_code": "33030500100101",
+                    "phone": "13800138000",
+                }
+            ]
+        },
+    )
 
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-@]+$")
-    display_name: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=8, max_length=256)
-    roles: list[Role] = Field(min_length=1)
-    region_code: str | None = Field(default=None, description="region code or grid code")
-    unit_code: str | None = None
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9\-]{5,20}$")
-    id_number: str | None = Field(default=None, pattern=r"^\d{17}[\dXx]$")
+    display_name: Annotated[str, Text(64)]
+    password: str = Field(min_length=1, max_length=128, description="held to the strength rule")
+    roles: Roles
+    region_code: PlaceCode | None = None
+    unit_code: UnitCode | None = None
+    phone: Mobile | None = None
+    id_number: IdNumber | None = None
 
 
 class UserUpdate(BaseModel):
@@ -87,14 +118,16 @@ class UserUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, min_length=1, max_length=64)
-    password: str | None = Field(default=None, min_length=8, max_length=256)
-    roles: list[Role] | None = Field(default=None, min_length=1)
-    region_code: str | None = Field(default=None, description="region code or grid code")
-    unit_code: str | None = None
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9\-]{5,20}$")
-    id_number: str | None = Field(default=None, pattern=r"^\d{17}[\dXx]$")
-    is_active: bool | None = None
+    display_name: Annotated[str, Text(64)] | None = None
+    password: str | None = Field(
+        default=None, min_length=1, max_length=128, description="held to the strength rule"
+    )
+    roles: Roles | None = None
+    region_code: PlaceCode | None = None
+    unit_code: UnitCode | Literal[""] | None = None
+    phone: Mobile | None = None
+    id_number: IdNumber | None = None
+    is_active: StrictBool | None = None
 
     _not_null = field_validator("display_name", "password", "roles", "is_active")(not_null)
 
@@ -111,14 +144,28 @@ class UnitOut(BaseModel):
 
 
 class UnitCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "A-SFS",
+                    "name": "甲街道司法所",
+                    "kind": "station",
+                    "region_code": "330305001",
+                    "categories": ["dispute_family"],
+                    "phone": "0577-63482210",
+                }
+            ]
+        },
+    )
 
-    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
-    name: str = Field(min_length=1, max_length=128)
-    kind: str = Field(pattern=r"^(department|station|platform|centre)$")
-    region_code: str
-    categories: list[str] = []
-    phone: str | None = None
+    code: UnitCode
+    name: Annotated[str, Text(128)]
+    kind: Literal["department", "station", "platform", "centre"]
+    region_code: RegionCode
+    categories: Categories = Field(default=[], description="category codes it handles")
+    phone: Phone | None = None
 
 
 class UnitUpdate(BaseModel):
@@ -126,9 +173,9 @@ class UnitUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=128)
-    categories: list[str] | None = None
-    phone: str | None = None
-    is_active: bool | None = None
+    name: Annotated[str, Text(128)] | None = None
+    categories: Categories | None = None
+    phone: Phone | None = None
+    is_active: StrictBool | None = None
 
     _not_null = field_validator("name", "categories", "is_active")(not_null)

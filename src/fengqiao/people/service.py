@@ -1,214 +1,28 @@
-"""Users, logins, units and grid teams."""
+"""Users, units and grid teams (logins and sessions: people/sessions.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, event, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, UOWTransaction, joinedload
+from sqlalchemy.orm import Session
 
 from fengqiao.core import audit, clock
-from fengqiao.core.config import Settings
-from fengqiao.core.errors import Conflict, Invalid, NotFound, TooMany, Unauthorized
+from fengqiao.core.errors import Conflict, Invalid, NotFound
+from fengqiao.core.models import Category
 from fengqiao.core.permissions import ACTIONS, Action, Principal, Role
 from fengqiao.core.security import (
-    DUMMY_HASH,
+    check_password,
     hash_password,
     mask_id_number,
     mask_phone,
-    needs_rehash,
-    new_token,
-    token_digest,
-    verify_password,
 )
 from fengqiao.geo.models import Grid, Region
 from fengqiao.geo.service import find_place
-from fengqiao.people.models import AuthSession, GridMember, LoginThrottle, Unit, User, UserRole
+from fengqiao.people.models import AuthSession, GridMember, Unit, User, UserRole
 
-# ---------------------------------------------------------------- login
-
-
-def _throttle(session: Session, username: str) -> LoginThrottle:
-    row = session.get(LoginThrottle, username, with_for_update=True)
-    if row is None:
-        row = LoginThrottle(username=username, failures=0)
-        session.add(row)
-    return row
-
-
-def _retry_after(row: LoginThrottle, settings: Settings, now: datetime) -> int:
-    """Seconds the caller must still wait, or 0."""
-    if row.locked_until and row.locked_until > now:
-        return int((row.locked_until - now).total_seconds()) + 1
-    over = row.failures - settings.login_slow_after
-    if over >= 0 and row.last_failure_at is not None:
-        wait_until = row.last_failure_at + timedelta(seconds=min(2**over, 300))
-        if wait_until > now:
-            return int((wait_until - now).total_seconds()) + 1
-    return 0
-
-
-def login(
-    session: Session, settings: Settings, username: str, password: str, ip: str | None = None
-) -> tuple[str, str, int]:
-    """Check the password and open a session: (access token, refresh token, expires in s)."""
-    username = username.strip().lower()
-    now = clock.now()
-    throttle = _throttle(session, username)
-    wait = _retry_after(throttle, settings, now)
-    if wait:
-        session.commit()
-        raise TooMany(
-            "登录失败次数过多，请 {s} 秒后再试",
-            "Too many failed logins; try again in {s} seconds",
-            retry_after=wait,
-            s=wait,
-        )
-    user = session.scalar(select(User).where(User.username == username))
-    ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
-    if not ok or user is None or not user.is_active:
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        if throttle.failures >= settings.login_lock_after:
-            throttle.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-        audit.record(
-            session,
-            "login_failed",
-            "user_account",
-            user.id if user else None,
-            actor_name=username,
-            detail={"failures": throttle.failures},
-        )
-        session.commit()
-        raise Unauthorized("用户名或密码错误", "Wrong user name or password")
-    throttle.failures, throttle.locked_until, throttle.last_failure_at = 0, None, None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    access, refresh = new_token(), new_token()
-    expires = timedelta(minutes=settings.access_token_minutes)
-    session.add(
-        AuthSession(
-            user_id=user.id,
-            access_hash=token_digest(access),
-            access_expires_at=now + expires,
-            refresh_hash=token_digest(refresh),
-            refresh_expires_at=now + timedelta(days=settings.refresh_token_days),
-            created_at=now,
-            ip=ip,
-        )
-    )
-    audit.record(
-        session,
-        "login",
-        "user_account",
-        user.id,
-        actor_name=user.username,
-        region_path=user.region_path,
-    )
-    session.commit()
-    return access, refresh, int(expires.total_seconds())
-
-
-def refresh(session: Session, settings: Settings, refresh_token: str) -> tuple[str, str, int]:
-    """Rotate both tokens of a live session."""
-    now = clock.now()
-    row = session.scalar(
-        select(AuthSession)
-        .where(AuthSession.refresh_hash == token_digest(refresh_token))
-        .with_for_update()
-    )
-    if row is None or row.revoked_at is not None or row.refresh_expires_at <= now:
-        raise Unauthorized("登录已失效，请重新登录", "Session expired; please log in again")
-    access, new_refresh = new_token(), new_token()
-    expires = timedelta(minutes=settings.access_token_minutes)
-    row.access_hash, row.access_expires_at = token_digest(access), now + expires
-    row.refresh_hash = token_digest(new_refresh)
-    row.refresh_expires_at = now + timedelta(days=settings.refresh_token_days)
-    session.commit()
-    return access, new_refresh, int(expires.total_seconds())
-
-
-def logout(session: Session, principal: Principal) -> None:
-    row = session.get(AuthSession, principal.session_id)
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = clock.now()
-        audit.record(session, "logout", "user_account", principal.user_id)
-    session.commit()
-
-
-class PrincipalCache:
-    """Callers by token, so that a request does not read its caller from the database each
-    time: an entry is read again after `ttl` seconds, and every entry is dropped when this
-    process commits a change to sessions, users or roles. A logout or a deactivation
-    therefore holds at once here and within `ttl` seconds in the other server processes."""
-
-    def __init__(self, ttl: float = 1.0, size: int = 10_000) -> None:
-        self.ttl, self.size = ttl, size
-        self._entries: dict[str, tuple[Principal, datetime, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, digest: str) -> Principal | None:
-        found = self._entries.get(digest)
-        if found is None:
-            return None
-        principal, expires_at, read_at = found
-        if time.monotonic() - read_at >= self.ttl or expires_at <= clock.now():
-            return None
-        return principal
-
-    def put(self, digest: str, principal: Principal, expires_at: datetime) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._entries) >= self.size:
-                self._entries = {k: v for k, v in self._entries.items() if now - v[2] < self.ttl}
-            self._entries[digest] = (principal, expires_at, now)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries = {}
-
-
-PRINCIPALS = PrincipalCache()
-
-
-@event.listens_for(Session, "after_flush")
-def _note_account_changes(session: Session, _ctx: UOWTransaction) -> None:
-    changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(o, AuthSession | User | UserRole) for o in changed):
-        session.info["accounts_changed"] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_callers(session: Session) -> None:
-    if session.info.pop("accounts_changed", False):
-        PRINCIPALS.clear()
-
-
-def principal_for_token(session: Session, token: str) -> Principal:
-    digest = token_digest(token)
-    now = clock.now()
-    row = (
-        session.execute(
-            select(AuthSession, User)
-            .join(User, User.id == AuthSession.user_id)
-            .where(AuthSession.access_hash == digest)
-            .options(joinedload(User.roles))  # one query for the caller and their roles
-        )
-        .unique()
-        .first()
-    )
-    if row is None:
-        raise Unauthorized("请先登录", "Please log in")
-    auth, user = row
-    if auth.revoked_at is not None or auth.access_expires_at <= now or not user.is_active:
-        raise Unauthorized("登录已失效，请重新登录", "Session expired; please log in again")
-    principal = principal_of(user, session_id=auth.id)
-    PRINCIPALS.put(digest, principal, auth.access_expires_at)
-    return principal
+# ---------------------------------------------------------------- users
 
 
 def principal_of(user: User, session_id: int | None = None) -> Principal:
@@ -221,9 +35,6 @@ def principal_of(user: User, session_id: int | None = None) -> Principal:
         unit_id=user.unit_id,
         session_id=session_id,
     )
-
-
-# ---------------------------------------------------------------- users
 
 
 def jurisdiction_path(session: Session, code: str) -> str:
@@ -266,12 +77,15 @@ def create_user(
         region_path = unit.region_path
     if region_path is None:
         raise Invalid("必须指定辖区或所属单位", "A jurisdiction (region, grid or unit) is required")
+    _check_unit_area(region_path, unit)
+    if password_hash is None:
+        check_password(password, username, display_name)
     user = User(
         username=username,
         display_name=display_name,
         password_hash=password_hash or hash_password(password),
         region_path=region_path,
-        unit_id=unit.id if unit else None,
+        unit=unit,
         phone=phone,
         id_number=id_number.upper() if id_number else None,
         roles=[UserRole(role=r.value) for r in sorted(set(roles))],
@@ -286,22 +100,55 @@ def create_user(
 
 
 def add_user(session: Session, principal: Principal, **fields: Any) -> User:
-    """An administrator adds a user inside their own jurisdiction."""
+    """An administrator adds a user inside their own jurisdiction, of a unit of it."""
     principal.require(Action.people_manage)
     region_code, unit_code = fields.pop("region_code", None), fields.pop("unit_code", None)
-    unit = get_unit(session, principal, unit_code) if unit_code else None
+    unit = _unit_to_bind(session, principal, unit_code) if unit_code else None
     path = jurisdiction_path(session, region_code) if region_code else None
-    _check_jurisdiction(principal, path or (unit.region_path if unit else None))
+    _check_jurisdiction(principal, path)
     user = create_user(session, region_path=path, unit=unit, **fields)
     session.commit()
     return user
 
 
+def _unit_to_bind(session: Session, principal: Principal, code: str) -> Unit:
+    """A unit the caller may bind users to: one of their jurisdiction. A unit above it
+    serves it, but its users' jurisdiction would be wider than the caller's (404)."""
+    unit = get_unit(session, principal, code)
+    _check_jurisdiction(principal, unit.region_path)
+    return unit
+
+
 def _check_jurisdiction(principal: Principal, path: str | None) -> None:
-    """A user's jurisdiction lies within their administrator's: a unit above the
-    administrator's area (which serves it) gives no wider one."""
-    if path is not None and not principal.covers(path):
+    """A user's jurisdiction lies within their administrator's (a place outside it is
+    not even visible to them: 404)."""
+    if path is not None and not principal.may_write(path):
         raise NotFound("辖区", "jurisdiction")
+
+
+def _check_unit_area(path: str, unit: Unit | None) -> None:
+    """A unit's user works inside the area the unit serves."""
+    if unit is not None and not path.startswith(unit.region_path):
+        raise Invalid(
+            "辖区须在所属单位 {u} 的服务范围内",
+            "The jurisdiction must lie within the area of the unit {u}",
+            u=unit.name,
+        )
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """A new password, held to the strength rule; every session of the user ends."""
+    check_password(password, user.username, user.display_name)
+    user.password_hash = hash_password(password)
+    _end_sessions(session, user)
+
+
+def _end_sessions(session: Session, user: User) -> None:
+    now = clock.now()
+    for row in session.scalars(
+        select(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+    ):
+        row.revoked_at = now
 
 
 def update_user(session: Session, principal: Principal, user_id: int, **fields: Any) -> User:
@@ -313,6 +160,7 @@ def update_user(session: Session, principal: Principal, user_id: int, **fields: 
     user = session.scalar(scoped_users(principal).where(User.id == user_id))
     if user is None:
         raise NotFound("用户", "user")
+    principal.require_write(user.region_path)
     mine = user.id == principal.user_id
     if mine and fields.get("is_active") is False:
         raise Invalid("不能停用自己的账号", "You cannot stop your own account")
@@ -325,28 +173,24 @@ def update_user(session: Session, principal: Principal, user_id: int, **fields: 
         user.roles = [UserRole(role=r.value) for r in sorted(set(roles))]
     region_code, unit_code = fields.pop("region_code", None), fields.pop("unit_code", None)
     if unit_code is not None:
-        unit = get_unit(session, principal, unit_code) if unit_code else None
-        user.unit_id = unit.id if unit else None
+        unit = _unit_to_bind(session, principal, unit_code) if unit_code else None
+        user.unit = unit
         if unit is not None and region_code is None:
             user.region_path = unit.region_path
     if region_code:
         user.region_path = jurisdiction_path(session, region_code)
     _check_jurisdiction(principal, user.region_path)
+    if user.region_path is not None:
+        _check_unit_area(user.region_path, user.unit)
     password = fields.pop("password", None)
     if password is not None:
-        user.password_hash = hash_password(password)
+        set_password(session, user, password)
     for name in ("display_name", "phone", "id_number", "is_active"):
         if name in fields:
             value = fields[name]
             setattr(user, name, value.upper() if name == "id_number" and value else value)
-    if password is not None or fields.get("is_active") is False:
-        now = clock.now()
-        for row in session.scalars(
-            select(AuthSession).where(
-                AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None)
-            )
-        ):
-            row.revoked_at = now
+    if fields.get("is_active") is False:
+        _end_sessions(session, user)
     session.commit()
     return user
 
@@ -464,7 +308,7 @@ def add_unit(
 ) -> Unit:
     principal.require(Action.units_manage)
     region = session.scalar(select(Region).where(Region.code == region_code))
-    if region is None or not principal.covers(region.path):
+    if region is None or not principal.may_write(region.path):
         raise NotFound("行政区划", "region")
     if session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
         raise Conflict("单位编码 {c} 已存在", "Unit code {c} already exists", c=code)
@@ -474,12 +318,20 @@ def add_unit(
         kind=kind,
         region_id=region.id,
         region_path=region.path,
-        categories=sorted(set(categories)),
+        categories=known_categories(session, categories),
         phone=phone,
     )
     session.add(unit)
     session.commit()
     return unit
+
+
+def known_categories(session: Session, codes: list[str]) -> list[str]:
+    """The codes, once each, sorted; 422 naming those the categories table does not have."""
+    known = set(session.scalars(select(Category.code).where(Category.code.in_(set(codes)))))
+    if unknown := sorted(set(codes) - known):
+        raise Invalid("未知的事件类别：{c}", "Unknown categories: {c}", c=", ".join(unknown))
+    return sorted(known)
 
 
 def update_unit(session: Session, principal: Principal, code: str, **fields: Any) -> Unit:
@@ -488,8 +340,9 @@ def update_unit(session: Session, principal: Principal, code: str, **fields: Any
     a dispatcher moves them)."""
     principal.require(Action.units_manage)
     unit = get_unit(session, principal, code)
+    principal.require_write(unit.region_path)  # 403 for a unit above, which serves it
     if "categories" in fields:
-        fields["categories"] = sorted(set(fields["categories"]))
+        fields["categories"] = known_categories(session, fields["categories"])
     for name, value in fields.items():
         setattr(unit, name, value)
     session.commit()

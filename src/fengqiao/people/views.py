@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Cookie, Header, Query, Request, Response
 
+from fengqiao.core.config import Settings
+from fengqiao.core.errors import Unauthorized, error_responses
+from fengqiao.core.fields import CategoryCode, Flag, Id, Limit, Offset, Text, UnitCode
 from fengqiao.core.permissions import ROLE_NAMES_ZH, Role
 from fengqiao.deps import PrincipalDep, SessionDep, SettingsDep
-from fengqiao.people import service
+from fengqiao.people import service, sessions
 from fengqiao.people.models import Unit, User
 from fengqiao.people.schemas import (
     LoginRequest,
@@ -22,28 +25,111 @@ from fengqiao.people.schemas import (
     UserUpdate,
 )
 
-router = APIRouter(tags=["people 人员与登录"])
+router = APIRouter(tags=["people 人员与登录"], responses=error_responses(401, 422, 503))
 
 
-@router.post("/api/auth/login", response_model=TokenPair, summary="登录")
+# The refresh token lives in an HttpOnly cookie sent only to /api/auth: page scripts
+# never see it. The console asks for that with X-Token-Transport: cookie and then gets no
+# refresh token in the body; an API client that does not ask gets it in the body as well.
+REFRESH_COOKIE = "fengqiao_refresh"
+REFRESH_COOKIE_PATH = "/api/auth"
+TRANSPORT_HEADER = "X-Token-Transport"
+
+_TRANSPORT = (
+    "The refresh token is set in an HttpOnly, SameSite=Strict cookie `fengqiao_refresh` "
+    "(Path=/api/auth, Secure over https). With the request header "
+    "`X-Token-Transport: cookie` (the web console) the answer carries no `refresh_token`; "
+    "without it (API clients) the answer carries it too."
+)
+
+
+TransportDep = Annotated[
+    str | None,
+    Header(
+        alias=TRANSPORT_HEADER,
+        description="`cookie`: the refresh token only in the HttpOnly cookie, not in the body",
+    ),
+]
+RefreshCookieDep = Annotated[
+    str | None, Cookie(alias=REFRESH_COOKIE, description="set by login and refresh")
+]
+
+
+def _cookie_transport(transport: str | None) -> bool:
+    return (transport or "").strip().lower() == "cookie"
+
+
+def _cookie_options(request: Request) -> dict[str, Any]:
+    secure = request.url.scheme == "https"
+    return {"path": REFRESH_COOKIE_PATH, "secure": secure, "httponly": True, "samesite": "strict"}
+
+
+def _set_refresh_cookie(
+    response: Response, request: Request, token: str, settings: Settings
+) -> None:
+    max_age = settings.refresh_token_days * 24 * 3600
+    response.set_cookie(REFRESH_COOKIE, token, max_age=max_age, **_cookie_options(request))
+
+
+@router.post(
+    "/api/auth/login",
+    response_model=TokenPair,
+    response_model_exclude_none=True,
+    summary="登录（刷新令牌：浏览器在 HttpOnly Cookie 中；API 客户端另在应答体中）",
+    description=_TRANSPORT,
+    responses=error_responses(413, 429),
+)
 def login(
-    body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    transport: TransportDep = None,
 ) -> TokenPair:
     ip = request.client.host if request.client else None
-    access, refresh, expires = service.login(session, settings, body.username, body.password, ip)
-    return TokenPair(access_token=access, refresh_token=refresh, expires_in=expires)
+    access, refresh, expires = sessions.login(session, settings, body.username, body.password, ip)
+    _set_refresh_cookie(response, request, refresh, settings)
+    in_body = None if _cookie_transport(transport) else refresh
+    return TokenPair(access_token=access, refresh_token=in_body, expires_in=expires)
 
 
-@router.post("/api/auth/refresh", response_model=TokenPair, summary="刷新令牌")
-def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
-    access, new_refresh, expires = service.refresh(session, settings, body.refresh_token)
-    return TokenPair(access_token=access, refresh_token=new_refresh, expires_in=expires)
+@router.post(
+    "/api/auth/refresh",
+    response_model=TokenPair,
+    response_model_exclude_none=True,
+    summary="刷新令牌（读 Cookie；API 客户端可在请求体中给出 refresh_token）",
+    description="Rotates both tokens. The refresh token is read from the body when it "
+    "carries one, else from the cookie; a rotated (reused) token is refused. The new one "
+    "goes into the cookie, and into the body only when the old one came in the body and "
+    "the request did not carry `X-Token-Transport: cookie`.",
+    responses=error_responses(413),
+)
+def refresh(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: RefreshRequest | None = None,
+    transport: TransportDep = None,
+    cookie: RefreshCookieDep = None,
+) -> TokenPair:
+    sent = body.refresh_token if body else None
+    token = sent or cookie
+    if not token:
+        raise Unauthorized("登录已失效，请重新登录", "Session expired; please log in again")
+    access, new_refresh, expires = sessions.refresh(session, settings, token)
+    _set_refresh_cookie(response, request, new_refresh, settings)
+    in_body = new_refresh if sent and not _cookie_transport(transport) else None
+    return TokenPair(access_token=access, refresh_token=in_body, expires_in=expires)
 
 
-@router.post("/api/auth/logout", status_code=204, summary="退出登录")
-def logout(session: SessionDep, principal: PrincipalDep) -> Response:
-    service.logout(session, principal)
-    return Response(status_code=204)
+@router.post("/api/auth/logout", status_code=204, summary="退出登录（并清除刷新令牌 Cookie）")
+def logout(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    sessions.logout(session, principal)
+    response = Response(status_code=204)
+    response.delete_cookie(REFRESH_COOKIE, **_cookie_options(request))
+    return response
 
 
 def unit_brief(unit: Unit | None) -> UnitBrief | None:
@@ -86,14 +172,19 @@ def user_out(
     )
 
 
-@router.get("/api/users", response_model=list[UserOut], summary="用户列表（个人信息脱敏）")
+@router.get(
+    "/api/users",
+    response_model=list[UserOut],
+    summary="用户列表（个人信息脱敏）",
+    responses=error_responses(403),
+)
 def list_users(
     session: SessionDep,
     principal: PrincipalDep,
     role: Role | None = None,
-    q: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    q: Annotated[str | None, Text(64)] = None,
+    limit: Annotated[int, Limit(500)] = 100,
+    offset: Offset = 0,
 ) -> list[UserOut]:
     users = service.list_users(session, principal, role=role, q=q, limit=limit, offset=offset)
     return [user_out(session, principal, u) for u in users]
@@ -103,25 +194,35 @@ def list_users(
     "/api/users/{user_id}",
     response_model=UserOut,
     summary="用户详情；unmasked=true 显示完整个人信息（需授权并记入审计）",
+    responses=error_responses(403, 404),
 )
 def read_user(
-    user_id: int, session: SessionDep, principal: PrincipalDep, unmasked: bool = False
+    user_id: Id, session: SessionDep, principal: PrincipalDep, unmasked: Flag = False
 ) -> UserOut:
     user = service.read_user(session, principal, user_id)
     return user_out(session, principal, user, unmasked)
 
 
-@router.post("/api/users", response_model=UserOut, status_code=201, summary="新增用户")
+@router.post(
+    "/api/users",
+    response_model=UserOut,
+    status_code=201,
+    summary="新增用户",
+    responses=error_responses(403, 404, 409, 413),
+)
 def create_user(body: UserCreate, session: SessionDep, principal: PrincipalDep) -> UserOut:
     user = service.add_user(session, principal, **body.model_dump())
     return user_out(session, principal, user)
 
 
 @router.patch(
-    "/api/users/{user_id}", response_model=UserOut, summary="修改用户：角色、辖区、密码、停用"
+    "/api/users/{user_id}",
+    response_model=UserOut,
+    summary="修改用户：角色、辖区、密码、停用",
+    responses=error_responses(403, 404, 409, 413),
 )
 def update_user(
-    user_id: int, body: UserUpdate, session: SessionDep, principal: PrincipalDep
+    user_id: Id, body: UserUpdate, session: SessionDep, principal: PrincipalDep
 ) -> UserOut:
     fields = body.model_dump(exclude_unset=True)
     user = service.update_user(session, principal, user_id, **fields)
@@ -141,14 +242,16 @@ def unit_out(unit: Unit) -> UnitOut:
     )
 
 
-@router.get("/api/units", response_model=list[UnitOut], summary="单位列表")
+@router.get(
+    "/api/units", response_model=list[UnitOut], summary="单位列表", responses=error_responses(403)
+)
 def list_units(
     session: SessionDep,
     principal: PrincipalDep,
     kind: Annotated[str | None, Query(max_length=16)] = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    category: CategoryCode | None = None,
+    limit: Annotated[int, Limit(2000)] = 500,
+    offset: Offset = 0,
 ) -> list[UnitOut]:
     units = service.list_units(
         session, principal, kind=kind, category=category, limit=limit, offset=offset
@@ -156,19 +259,35 @@ def list_units(
     return [unit_out(u) for u in units]
 
 
-@router.get("/api/units/{code}", response_model=UnitOut, summary="单位详情")
-def read_unit(code: str, session: SessionDep, principal: PrincipalDep) -> UnitOut:
+@router.get(
+    "/api/units/{code}",
+    response_model=UnitOut,
+    summary="单位详情",
+    responses=error_responses(403, 404),
+)
+def read_unit(code: UnitCode, session: SessionDep, principal: PrincipalDep) -> UnitOut:
     return unit_out(service.get_unit(session, principal, code))
 
 
-@router.post("/api/units", response_model=UnitOut, status_code=201, summary="新增单位")
+@router.post(
+    "/api/units",
+    response_model=UnitOut,
+    status_code=201,
+    summary="新增单位",
+    responses=error_responses(403, 404, 409, 413),
+)
 def create_unit(body: UnitCreate, session: SessionDep, principal: PrincipalDep) -> UnitOut:
     return unit_out(service.add_unit(session, principal, **body.model_dump()))
 
 
-@router.patch("/api/units/{code}", response_model=UnitOut, summary="修改单位：名称、职责类别、停用")
+@router.patch(
+    "/api/units/{code}",
+    response_model=UnitOut,
+    summary="修改单位：名称、职责类别、停用",
+    responses=error_responses(403, 404, 413),
+)
 def update_unit(
-    code: str, body: UnitUpdate, session: SessionDep, principal: PrincipalDep
+    code: UnitCode, body: UnitUpdate, session: SessionDep, principal: PrincipalDep
 ) -> UnitOut:
     fields = body.model_dump(exclude_unset=True)
     return unit_out(service.update_unit(session, principal, code, **fields))
