@@ -22,8 +22,9 @@ from fengqiao.core.jobs import JobQueue
 from fengqiao.events import intake, service
 from fengqiao.events.flows import run_worker
 from fengqiao.events.models import Event
+from fengqiao.notify.channels import LogChannel, WebhookChannel
 from fengqiao.notify.models import OutboxMessage
-from fengqiao.notify.service import LogChannel, WebhookChannel, deliver_pending
+from fengqiao.notify.service import deliver_pending
 from fengqiao.people.models import User
 from fengqiao.people.service import principal_of
 from tests.world import World
