@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,13 +20,8 @@ import httpx
 
 from fengqiao.core.database import make_engine, make_sessionmaker
 from fengqiao.core.migrate import upgrade
+from tests.live import Child, free_port
 from tests.world import PASSWORD, World, build_world
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def until(check: Callable[[], bool], seconds: float, step: float = 0.05) -> bool:
@@ -53,7 +46,7 @@ def world_in(url: str, files: Path) -> World:
         engine.dispose()
 
 
-class Server:
+class Server(Child):
     """`fengqiao serve` as its own process (background work off, no access log)."""
 
     def __init__(self, url: str, folder: Path, *, redis_url: str | None = None) -> None:
@@ -112,24 +105,6 @@ class Server:
 
         assert until(ready, seconds, 0.1), f"the server did not start:\n{self.log}"
         return self
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, nothing flushed, the writer stopped mid-batch."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.process = None
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
-        self.process = None
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.base, timeout=15, trust_env=False, **kwargs)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -30,7 +29,8 @@ from fengqiao.notify.models import OutboxMessage
 from fengqiao.notify.service import outbox_rows
 from fengqiao.people.models import User
 from fengqiao.people.service import principal_of
-from tests.faultkit import free_port, until
+from tests.faultkit import until
+from tests.live import Child, free_port
 
 REDIS_DB = 13  # the notification tests' own database on the machine's Redis
 
@@ -156,7 +156,7 @@ class RedisServer:
             self.process = None
 
 
-class WorkerProcess:
+class WorkerProcess(Child):
     """`fengqiao worker` as its own process, sending webhooks to `hook`."""
 
     def __init__(
@@ -202,24 +202,6 @@ class WorkerProcess:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, nothing marked, mid-batch."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.process = None
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
-        self.process = None
 
 
 def add_messages(engine: Engine, n: int, prefix: str, when: datetime | None = None) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from fengqiao.events.lifecycle import TRANSITIONS
 from fengqiao.events.models import Event, TimelineEntry
 from fengqiao.geo.models import Grid, Region
 from fengqiao.people.models import GridMember, Unit, User
+from tests.live import free_port
 from tests.loopcheck import check_loop
 
 BUILT = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -107,14 +107,8 @@ def test_demo_county_has_the_published_shape(app_client: TestClient, session: Se
     assert found == [code for code, _, _ in grids]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_demo_command_serves_the_county(database_url: str, tmp_path: Path, engine: object) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "FENGQIAO_DATABASE_URL": database_url,

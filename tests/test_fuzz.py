@@ -5,10 +5,7 @@ document declares for it: a documented status code, its content type and its bod
 
 from __future__ import annotations
 
-import socket
 import tempfile
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +14,6 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -35,6 +31,7 @@ from fengqiao.core.migrate import upgrade
 from fengqiao.core.security import hash_password
 from fengqiao.people.models import LoginThrottle, User
 from tests.conftest import new_database
+from tests.live import served
 from tests.world import PASSWORD, build_world
 
 # The fuzzer's callers: the county administrator and a township dispatcher.
@@ -98,12 +95,6 @@ class Caller:
 _HASH = hash_password(PASSWORD)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer]:
     folder = tmp_path_factory.mktemp("fuzz")
@@ -115,22 +106,10 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer
             build_world(session, folder / "files")
         settings = Settings(database_url=url, data_dir=folder, secret_key="fuzz", background="off")
         app = create_app(settings)
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert server.started, "the server did not start"
         try:
-            yield FuzzServer(f"http://127.0.0.1:{port}", sessions)
+            with served(app) as base:
+                yield FuzzServer(base, sessions)
         finally:
-            server.should_exit = True
-            thread.join(timeout=10)
             app.state.engine.dispose()
             engine.dispose()
 

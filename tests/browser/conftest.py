@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +14,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from sqlalchemy import Engine, select
 
@@ -29,6 +25,7 @@ from fengqiao.core.security import hash_password
 from fengqiao.geo.models import Grid
 from fengqiao.people import service as people
 from tests.conftest import _wipe
+from tests.live import served
 from tests.world import GRID_A1_1, PASSWORD, World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,12 +69,6 @@ class LiveServer:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="package")
 def live_server(
     migrated_engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -107,22 +98,10 @@ def live_server(
             world.users[username] = user.id
         session.commit()
     app = create_app(settings)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", world, settings)
+        with served(app) as base:
+            yield LiveServer(base, world, settings)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         app.state.engine.dispose()
         _wipe(migrated_engine)
 
