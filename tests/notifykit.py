@@ -10,14 +10,17 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
+import redis
 from sqlalchemy import Engine, Table, insert, select, update
 
 from fengqiao.calendar.service import build_calendar
@@ -33,6 +36,17 @@ from tests.faultkit import until
 from tests.live import Child, free_port
 
 REDIS_DB = 13  # the notification tests' own database on the machine's Redis
+
+
+@contextmanager
+def own_stream() -> Iterator[str]:
+    """A job stream of the test's own on the machine's Redis; removed afterwards."""
+    name = f"fengqiao:test:{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis(db=REDIS_DB)
+    for key in client.scan_iter(f"{name}*"):
+        client.delete(key)
+    client.close()
 
 
 @dataclass
@@ -136,7 +150,6 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        import redis
 
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text, update
 from typer.testing import CliRunner
@@ -41,6 +39,7 @@ from tests.notifykit import (
     add_messages,
     dispatched_matter,
     make_due,
+    own_stream,
     statuses,
     supervision,
 )
@@ -66,12 +65,8 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def stream() -> Iterator[str]:
-    name = f"fengqiao:test:{uuid.uuid4().hex[:12]}"
-    yield name
-    client = redis.Redis(db=REDIS_DB)
-    for key in client.scan_iter(f"{name}*"):
-        client.delete(key)
-    client.close()
+    with own_stream() as name:
+        yield name
 
 
 @pytest.fixture

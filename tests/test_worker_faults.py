@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from tests.notifykit import (
     add_messages,
     dispatched_matter,
     make_due,
+    own_stream,
     statuses,
     supervision,
 )
@@ -54,13 +54,8 @@ def database(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
 
 @pytest.fixture
 def stream() -> Iterator[str]:
-    """A job stream of the test's own on the machine's Redis; removed afterwards."""
-    name = f"fengqiao:test:{uuid.uuid4().hex[:12]}"
-    yield name
-    client = redis.Redis(db=REDIS_DB)
-    for key in client.scan_iter(f"{name}*"):
-        client.delete(key)
-    client.close()
+    with own_stream() as name:
+        yield name
 
 
 MACHINE_REDIS = f"redis://127.0.0.1:6379/{REDIS_DB}"
