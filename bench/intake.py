@@ -2,7 +2,7 @@
 
 1. Builds the demo county (with its year of history) in a new PostgreSQL database and starts
    `fengqiao serve` as a real process (background work off, access log off).
-2. Drives `POST /api/events` with wrk (N connections, each request a new matter with its own
+2. Drives `POST /api/matters` with wrk (N connections, each request a new matter with its own
    idempotency key, a real citizen message from shared/data/complaints and the centre of a
    random grid): the saturated rate with p50/p99, then p50/p99 at half the target rate.
    The paced run waits a random time before each request of a connection (uniform, with
@@ -46,8 +46,8 @@ from sqlalchemy import String, create_engine, func, select, text
 
 from fengqiao.calendar.service import calendar_cache
 from fengqiao.core.database import make_sessionmaker
-from fengqiao.events.flows import sweep_all
 from fengqiao.geo.models import Grid
+from fengqiao.matters.flows import sweep_all
 from fengqiao.models import Base
 
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -78,7 +78,7 @@ function request()
     '{"title":%%s,"description":%%s,"lon":%%.6f,"lat":%%.6f,' ..
     '"category_code":"urban_management","channel":"hotline",' ..
     '"idempotency_key":"%(run)s-%%d-%%d"}', m[1], m[2], p[1], p[2], tid, counter)
-  return wrk.format("POST", "/api/events", {
+  return wrk.format("POST", "/api/matters", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer %(token)s",
   }, body)
@@ -183,7 +183,7 @@ def pgbench_script(conn: psycopg.Connection[Any], per_matter: dict[str, int]) ->
     """One transaction writing, per table, copies of the newest rows intake wrote there:
     unique columns get fresh values and references to the matter point at the new one."""
     lines = ["BEGIN;"]
-    tables = sorted(Base.metadata.sorted_tables, key=lambda t: t.name != "event")  # event first
+    tables = sorted(Base.metadata.sorted_tables, key=lambda t: t.name != "event")  # matter first
     for table in tables:
         rows = per_matter.get(table.name, 0)
         if rows == 0:
@@ -208,7 +208,7 @@ def pgbench_script(conn: psycopg.Connection[Any], per_matter: dict[str, int]) ->
                     length = c.type.length or 32
                     exprs.append(f"left(md5(random()::text || clock_timestamp()::text), {length})")
                 elif table.name != "event" and c.name == "event_id":
-                    exprs.append(":event_id")
+                    exprs.append(":matter_id")
                 else:
                     exprs.append(f'"{c.name}"')
             names = ", ".join(f'"{c.name}"' for c in columns)
@@ -216,7 +216,7 @@ def pgbench_script(conn: psycopg.Connection[Any], per_matter: dict[str, int]) ->
             sql = f"INSERT INTO {table.name} ({names}) SELECT {select_} FROM {table.name} "
             sql += f"WHERE id = {row_id}"
             if table.name == "event":
-                sql += " RETURNING id AS event_id \\gset"
+                sql += " RETURNING id AS matter_id \\gset"
             else:
                 sql += ";"
             lines.append(sql)
@@ -261,7 +261,7 @@ def add_open_matters(conn: psycopg.Connection[Any], n: int, overdue_every: int) 
     unit = conn.execute(
         "SELECT id FROM unit WHERE code LIKE '%ZHZF' ORDER BY code LIMIT 1"
     ).fetchone()[0]  # type: ignore[index]
-    event = Base.metadata.tables["event"]
+    matter = Base.metadata.tables["event"]
     fixed = {
         "number": "'B' || g",
         "idempotency_key": "NULL",
@@ -276,7 +276,7 @@ def add_open_matters(conn: psycopg.Connection[Any], n: int, overdue_every: int) 
         "ELSE now() + (g % 720) * interval '1 hour' END",
     }
     fixed["next_sweep_at"] = fixed["resolve_due_at"]
-    columns = [c.name for c in event.columns if c.name != "id"]
+    columns = [c.name for c in matter.columns if c.name != "id"]
     exprs = [fixed.get(c, f't."{c}"') for c in columns]
     names = ", ".join(f'"{c}"' for c in columns)
     conn.execute(
@@ -357,11 +357,11 @@ def main() -> None:
         messages = citizen_messages()
 
         run = uuid.uuid4().hex[:6]
-        run_wrk(f"{base}/api/events", token, points, messages, 8, 3, 0, run + "w")  # warm up
+        run_wrk(f"{base}/api/matters", token, points, messages, 8, 3, 0, run + "w")  # warm up
         warm = table_counts(conn)
         busy0, all0 = busy_and_total()
         saturated = run_wrk(
-            f"{base}/api/events",
+            f"{base}/api/matters",
             token,
             points,
             messages,
@@ -383,7 +383,7 @@ def main() -> None:
         half_rate = TARGET_RATE / 2
         per_conn_ms = int(args.connections * 1000 / half_rate)
         half = run_wrk(
-            f"{base}/api/events",
+            f"{base}/api/matters",
             token,
             points,
             messages,

@@ -195,7 +195,7 @@ def report_at_rate(
                     time.sleep(pause)
                 lon, lat = rng.choice(points)
                 resp = c.post(
-                    "/api/events",
+                    "/api/matters",
                     json={
                         "title": "路灯不亮",
                         "description": "市民来电反映路灯不亮，夜间通行不便。",
@@ -342,7 +342,7 @@ def main() -> None:
                 key: created.timestamp()
                 for key, created in c.execute(
                     select(OutboxMessage.dedupe_key, OutboxMessage.created_at).where(
-                        OutboxMessage.topic == "event.reported",
+                        OutboxMessage.topic == "matter.reported",
                         OutboxMessage.created_at >= started,
                     )
                 )

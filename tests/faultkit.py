@@ -282,7 +282,7 @@ class Callers:
                     return
                 key = f"{self.prefix}-{n}-{i:04d}"
                 try:
-                    resp = c.post("/api/events", json=report_body(key, REPORTERS[reporter]))
+                    resp = c.post("/api/matters", json=report_body(key, REPORTERS[reporter]))
                 except httpx.HTTPError:
                     self.outcome.note(key, reporter, None)
                     if self.stop_on_error:

@@ -26,8 +26,8 @@ from sqlalchemy import Engine, Table, insert, select, update
 from fengqiao.calendar.service import build_calendar
 from fengqiao.core import clock
 from fengqiao.core.database import make_sessionmaker
-from fengqiao.events import intake, service
-from fengqiao.events.models import Event
+from fengqiao.matters import intake, service
+from fengqiao.matters.models import Matter
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.notify.service import outbox_rows
 from fengqiao.people.models import User
@@ -252,32 +252,32 @@ def dispatched_matter(engine: Engine, title: str = "巡查测试") -> int:
     with factory() as session:
         cal = build_calendar(session)
         town_a = principal_of(session.scalars(select(User).where(User.username == "town_a")).one())
-        event, _ = intake.report(
+        matter, _ = intake.report(
             session,
             town_a,
             intake.Report(title=title, category_code="urban_management", region_code="330305001"),
             grid=None,
         )
-        service.act(session, town_a, cal, event.id, "accept", {})
-        service.act(session, town_a, cal, event.id, "dispatch", {"unit_code": "C-ZHZF"})
+        service.act(session, town_a, cal, matter.id, "accept", {})
+        service.act(session, town_a, cal, matter.id, "dispatch", {"unit_code": "C-ZHZF"})
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.event_id == event.id)
+            .where(OutboxMessage.matter_id == matter.id)
             .values(status="delivered", delivered_at=clock.now())
         )
         session.commit()
-        return event.id
+        return matter.id
 
 
-def make_due(engine: Engine, event_id: int, seconds: float = -1.0) -> None:
+def make_due(engine: Engine, matter_id: int, seconds: float = -1.0) -> None:
     """The matter's signing deadline passes `seconds` from now (already, by default)."""
     due = clock.now() + timedelta(seconds=seconds)
     with engine.begin() as conn:
         conn.execute(
-            update(Event).where(Event.id == event_id).values(sign_due_at=due, next_sweep_at=due)
+            update(Matter).where(Matter.id == matter_id).values(sign_due_at=due, next_sweep_at=due)
         )
 
 
-def supervision(engine: Engine, event_id: int) -> int:
+def supervision(engine: Engine, matter_id: int) -> int:
     with engine.connect() as conn:
-        return int(conn.scalar(select(Event.supervision).where(Event.id == event_id)) or 0)
+        return int(conn.scalar(select(Matter.supervision).where(Matter.id == matter_id)) or 0)

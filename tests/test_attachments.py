@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengqiao.core.config import Settings
-from fengqiao.events.models import Attachment
+from fengqiao.matters.models import Attachment
 from tests.world import World, jpeg, png
 
 
@@ -18,7 +18,7 @@ def test_photos_are_stored_once_and_shown_only_within_jurisdiction(
 ) -> None:
     mine = world.login(client, "worker_a")
     photo = png(40, 30)
-    url = f"/api/events/{world.events['a']}/attachments"
+    url = f"/api/matters/{world.matters['a']}/attachments"
     first = client.post(
         url,
         headers=mine,
@@ -37,7 +37,7 @@ def test_photos_are_stored_once_and_shown_only_within_jurisdiction(
     assert (
         client.get(first.json()["url"], headers=world.login(client, "worker_b")).status_code == 404
     )
-    detail = client.get(f"/api/events/{world.events['a']}", headers=mine).json()
+    detail = client.get(f"/api/matters/{world.matters['a']}", headers=mine).json()
     assert len(detail["attachments"]) == 3  # the world's own photo and these two
 
 
@@ -50,7 +50,7 @@ def test_bad_uploads_are_refused_and_store_nothing(
     client: TestClient, world: World, session: Session, settings: Settings
 ) -> None:
     mine = world.login(client, "worker_a")
-    url = f"/api/events/{world.events['a']}/attachments"
+    url = f"/api/matters/{world.matters['a']}/attachments"
     before = session.scalar(select(func.count()).select_from(Attachment))
     files_before = sorted(Path(settings.data_dir).rglob("*"))
     cases = [
@@ -72,7 +72,7 @@ def test_bad_uploads_are_refused_and_store_nothing(
         data={"stage": "party"},
     )
     assert resp.status_code == 422
-    other = f"/api/events/{world.events['b']}/attachments"
+    other = f"/api/matters/{world.matters['b']}/attachments"
     resp = client.post(other, headers=mine, files={"file": ("x.png", png(4, 4), "image/png")})
     assert resp.status_code == 404
     session.expire_all()
@@ -86,7 +86,7 @@ def test_photos_are_written_again_without_metadata_and_served_inert(
     """A phone's JPEG loses its EXIF (the GPS trail of the reporter); an iPhone's HEIC is
     stored as JPEG, which every browser shows; a photo opened on its own runs nothing."""
     mine = world.login(client, "worker_a")
-    url = f"/api/events/{world.events['a']}/attachments"
+    url = f"/api/matters/{world.matters['a']}/attachments"
     exif = Image.Exif()
     exif[0x0110] = "Phone X"  # the camera model
     exif[0x8825] = {1: "N", 2: (30.0, 5.0, 0.0)}  # a GPS block

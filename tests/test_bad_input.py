@@ -19,7 +19,7 @@ from fengqiao.core import audit
 from fengqiao.core.config import Settings
 from fengqiao.core.models import AuditLog
 from fengqiao.deps import SessionDep
-from fengqiao.events.models import Event
+from fengqiao.matters.models import Matter
 from fengqiao.models import Base
 from tests.world import World
 
@@ -245,7 +245,7 @@ BAD_REQUESTS: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "report with a NUL character",
         "POST",
-        "/api/events",
+        "/api/matters",
         {"title": "路灯\u0000不亮", "region_code": "330305001"},
         422,
         "控制字符",
@@ -278,7 +278,7 @@ BAD_REQUESTS: list[tuple[str, str, str, Any, int, str, str]] = [
 ]
 
 # Numbers and moments no column or calendar can hold: refused at the schema, never a 500
-# (which also dropped the keep-alive connection). {event}, {user}, {attachment} are ids
+# (which also dropped the keep-alive connection). {matter}, {user}, {attachment} are ids
 # of the world's.
 BIG = 2**63  # past SQLite's and PostgreSQL's 64-bit integers
 INT4 = 2**31  # past PostgreSQL's INTEGER ids
@@ -286,13 +286,13 @@ ID_BOUND = ("不能大于 2147483647", "less than or equal to 2147483647")
 OFFSET_BOUND = ("不能大于 10000000", "less than or equal to 10000000")
 YEAR_BOUND = ("年份须在 2000 至 2100 之间", "year must be between 2000 and 2100")
 OUT_OF_RANGE: list[tuple[str, str, str, Any, int, str, str]] = [
-    ("matter id past 64 bits", "GET", f"/api/events/{BIG}", None, 422, *ID_BOUND),
-    ("matter id past 32 bits", "GET", f"/api/events/{INT4}", None, 422, *ID_BOUND),
-    ("matter id zero", "GET", "/api/events/0", None, 422, "不能小于 1", "greater than or equal"),
+    ("matter id past 64 bits", "GET", f"/api/matters/{BIG}", None, 422, *ID_BOUND),
+    ("matter id past 32 bits", "GET", f"/api/matters/{INT4}", None, 422, *ID_BOUND),
+    ("matter id zero", "GET", "/api/matters/0", None, 422, "不能小于 1", "greater than or equal"),
     (
         "action on a matter id past 64 bits",
         "POST",
-        f"/api/events/{BIG}/actions/accept",
+        f"/api/matters/{BIG}/actions/accept",
         {},
         422,
         *ID_BOUND,
@@ -301,17 +301,17 @@ OUT_OF_RANGE: list[tuple[str, str, str, Any, int, str, str]] = [
     ("change of a user id past 64 bits", "PATCH", f"/api/users/{BIG}", {}, 422, *ID_BOUND),
     ("attachment id past 64 bits", "GET", f"/api/attachments/{BIG}", None, 422, *ID_BOUND),
     ("routing rule id past 64 bits", "DELETE", f"/api/routing-rules/{BIG}", None, 422, *ID_BOUND),
-    ("matters offset past 64 bits", "GET", f"/api/events?offset={BIG}", None, 422, *OFFSET_BOUND),
+    ("matters offset past 64 bits", "GET", f"/api/matters?offset={BIG}", None, 422, *OFFSET_BOUND),
     ("users offset past 64 bits", "GET", f"/api/users?offset={BIG}", None, 422, *OFFSET_BOUND),
     ("units offset past 64 bits", "GET", f"/api/units?offset={BIG}", None, 422, *OFFSET_BOUND),
     ("regions offset past 64 bits", "GET", f"/api/regions?offset={BIG}", None, 422, *OFFSET_BOUND),
     ("grids offset past 64 bits", "GET", f"/api/grids?offset={BIG}", None, 422, *OFFSET_BOUND),
-    ("unit filter past 64 bits", "GET", f"/api/events?unit_id={BIG}", None, 422, *ID_BOUND),
+    ("unit filter past 64 bits", "GET", f"/api/matters?unit_id={BIG}", None, 422, *ID_BOUND),
     ("indicators unit past 64 bits", "GET", f"/api/indicators?unit_id={BIG}", None, 422, *ID_BOUND),
     (
         "merge into a matter id past 64 bits",
         "POST",
-        "/api/events/{event}/actions/merge",
+        "/api/matters/{matter}/actions/merge",
         {"target_id": BIG},
         422,
         *ID_BOUND,
@@ -335,7 +335,7 @@ OUT_OF_RANGE: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "matters reported from year 1",
         "GET",
-        "/api/events?reported_from=0001-01-01T00:00:00%2B08:00",
+        "/api/matters?reported_from=0001-01-01T00:00:00%2B08:00",
         None,
         422,
         *YEAR_BOUND,
@@ -343,7 +343,7 @@ OUT_OF_RANGE: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "matters reported to year 9999",
         "GET",
-        "/api/events?reported_to=9999-12-31T23:59:59-05:00",
+        "/api/matters?reported_to=9999-12-31T23:59:59-05:00",
         None,
         422,
         *YEAR_BOUND,
@@ -351,7 +351,7 @@ OUT_OF_RANGE: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "matters reported from a time with no zone",
         "GET",
-        "/api/events?reported_from=2026-01-01T00:00:00",
+        "/api/matters?reported_from=2026-01-01T00:00:00",
         None,
         422,
         "需带时区",
@@ -368,7 +368,7 @@ OUT_OF_RANGE: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "extension until year 9999",
         "POST",
-        "/api/events/{event}/actions/request_extension",
+        "/api/matters/{matter}/actions/request_extension",
         {"reason": "材料未到", "until": "9999-12-31T23:59:59-05:00"},
         422,
         *YEAR_BOUND,
@@ -410,7 +410,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "report titled with nothing visible",
         "POST",
-        "/api/events",
+        "/api/matters",
         {"title": _BLANK},
         422,
         *BLANK_TEXT,
@@ -418,7 +418,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "report title too short once stripped",
         "POST",
-        "/api/events",
+        "/api/matters",
         {"title": "  灯\u200b  "},
         422,
         "内容太短",
@@ -427,7 +427,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "report description too long",
         "POST",
-        "/api/events",
+        "/api/matters",
         {"title": "路灯不亮", "description": _LONG},
         422,
         "不能超过 5000 个字符",
@@ -436,7 +436,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "reporter phone that is no mobile",
         "POST",
-        "/api/events",
+        "/api/matters",
         {"title": "路灯不亮", "reporter_phone": "12345"},
         422,
         "格式不正确",
@@ -445,7 +445,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "reporter phone of ten digits",
         "POST",
-        "/api/events",
+        "/api/matters",
         {"title": "路灯不亮", "reporter_phone": "1391234567"},
         422,
         "格式不正确",
@@ -454,7 +454,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "reporter address of spaces",
         "POST",
-        "/api/events",
+        "/api/matters",
         {"title": "路灯不亮", "address": "\u3000\u3000"},
         422,
         *BLANK_TEXT,
@@ -462,7 +462,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "reason of nothing visible",
         "POST",
-        "/api/events/{event}/actions/reject",
+        "/api/matters/{matter}/actions/reject",
         {"reason": "\ufeff\u200f"},
         422,
         *BLANK_TEXT,
@@ -547,7 +547,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
         "应为真或假",
         "true or false",
     ),
-    ("overdue matters with on", "GET", "/api/events?overdue=on", None, 422, "应为真或假", "true"),
+    ("overdue matters with on", "GET", "/api/matters?overdue=on", None, 422, "应为真或假", "true"),
     ("grids with geometry 1", "GET", "/api/grids?geometry=1", None, 422, "应为真或假", "true"),
     (
         "unit phone that is neither mobile nor landline",
@@ -605,7 +605,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "search text too long",
         "GET",
-        "/api/events?q=" + "长" * 101,
+        "/api/matters?q=" + "长" * 101,
         None,
         422,
         "不能超过 100 个字符",
@@ -614,7 +614,7 @@ INVALID: list[tuple[str, str, str, Any, int, str, str]] = [
     (
         "every state twice over",
         "GET",
-        "/api/events?" + "&".join(["state=reported"] * 40),
+        "/api/matters?" + "&".join(["state=reported"] * 40),
         None,
         422,
         "最多",
@@ -652,7 +652,7 @@ def test_bad_requests_get_a_clear_answer_and_write_nothing(
     _, method, path, body, status, zh, en = case
     headers = world.login(client, "admin")
     path = path.format(
-        event=world.events["a"], user=world.users["worker_a"], attachment=world.attachments["a"]
+        matter=world.matters["a"], user=world.users["worker_a"], attachment=world.attachments["a"]
     )
     with writes_nothing(session):
         for lang, fragment in (("zh-CN,zh;q=0.9", zh), ("en", en)):
@@ -681,7 +681,7 @@ def test_a_body_that_cannot_be_read_is_invalid_input(
     """Bytes that are no UTF-8, or a multipart form cut short: 422 in the caller's language,
     like malformed JSON (FastAPI answered 400 in English)."""
     headers = world.login(client, "admin")
-    photo = f"/api/events/{world.events['a']}/attachments"
+    photo = f"/api/matters/{world.matters['a']}/attachments"
     with writes_nothing(session):
         for path, content, kind in (
             ("/api/units", b'{"name": "\xc3\x28"}', "application/json"),
@@ -751,17 +751,17 @@ def test_a_nul_character_is_refused_wherever_it_comes(
     text, not a NUL."""
     headers = world.login(client, "dispatcher")
     with writes_nothing(session):
-        resp = client.get("/api/events?category=a%00b", headers=headers)
+        resp = client.get("/api/matters?category=a%00b", headers=headers)
         assert resp.status_code == 422 and "控制字符" in resp.json()["error"]["message"]
         body = '{"title": "路灯\\u0000不亮", "region_code": "330305001"}'
         resp = client.post(
-            "/api/events",
+            "/api/matters",
             content=body.encode(),
             headers={**headers, "Content-Type": "application/json", "Accept-Language": "en"},
         )
         assert resp.status_code == 422 and "control character" in resp.json()["error"]["message"]
     resp = client.post(
-        "/api/events",
+        "/api/matters",
         content='{"title": "路径 C:\\\\u0000 不是空字符", "region_code": "330305001"}'.encode(),
         headers={**headers, "Content-Type": "application/json"},
     )
@@ -805,7 +805,7 @@ def test_text_is_kept_without_the_invisible_characters_at_its_ends(
 ) -> None:
     headers = world.login(client, "dispatcher")
     resp = client.post(
-        "/api/events",
+        "/api/matters",
         json={
             "title": "\ufeff\u200b 路灯\u200b不亮\u3000\u200e",
             "description": " \u3000 ",
@@ -847,7 +847,7 @@ def test_a_units_phone_may_be_a_landline_and_its_categories_known_codes(
 def test_the_audit_log_keeps_no_megabyte_value(session: Session, world: World) -> None:
     """Each value an entry keeps is cut, with a marker saying how long it was; and the
     whole detail is bounded, however many values it was given."""
-    matter = session.get(Event, world.events["a"])
+    matter = session.get(Matter, world.matters["a"])
     assert matter is not None
     matter.description = "长" * 1_000_000
     session.commit()

@@ -29,12 +29,17 @@ from fengqiao.classify.model import (
     choose_threshold,
 )
 from fengqiao.classify.text import normalise
+from tests.shared_data import SHARED_DATA, shared_file
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "complaints" / "tipdm2020c.csv"
+DATA = SHARED_DATA / "complaints" / "tipdm2020c.csv"
 PER_LABEL = 90
 FAST = Settings(folds=3)
 
-pytestmark = pytest.mark.skipif(not DATA.is_file(), reason="needs shared/data/complaints")
+
+@pytest.fixture(autouse=True, scope="module")
+def complaints() -> Path:
+    """Every test here reads the messages (fails in CI when they are missing)."""
+    return shared_file("complaints", "tipdm2020c.csv")
 
 
 def _rows() -> list[dict[str, str]]:

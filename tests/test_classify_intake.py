@@ -23,9 +23,10 @@ from fengqiao.classify.flows import corrections
 from fengqiao.classify.models import CategoryCorrection
 from fengqiao.cli import app as cli
 from fengqiao.core.config import Settings, get_settings
+from tests.shared_data import SHARED_DATA, shared_file
 from tests.world import World
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "complaints" / "tipdm2020c.csv"
+DATA = SHARED_DATA / "complaints" / "tipdm2020c.csv"
 PER_LABEL = 60
 PLACE = {"lon": 120.05, "lat": 30.05}  # inside grid A1-1 of the test world
 
@@ -48,8 +49,7 @@ def _sample(per_label: int) -> tuple[list[tuple[str, str]], list[str]]:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, classify.TextClassifier]:
-    if not DATA.is_file():
-        pytest.skip("needs shared/data/complaints beside the work tree")
+    shared_file("complaints", "tipdm2020c.csv")  # fails in CI when it is missing
     pairs, labels = _sample(PER_LABEL)
     model = classify.train(pairs, labels, target_precision=0.9)
     folder = model.save(tmp_path_factory.mktemp("model") / "classifier")
@@ -81,7 +81,7 @@ def _surest(model: classify.TextClassifier, label: str) -> tuple[str, str]:
 
 def _report(client: TestClient, h: dict[str, str], title: str, text: str, key: str) -> Any:
     body = {"title": title, "description": text, "idempotency_key": key, **PLACE}
-    resp = client.post("/api/events", json=body, headers=h)
+    resp = client.post("/api/matters", json=body, headers=h)
     assert resp.status_code == 201, resp.text
     return resp.json()
 
@@ -100,7 +100,7 @@ def test_a_sure_report_routes_itself_and_says_which_model(
     assert top["label"] == "教育文体" and top["code"] == "education_culture"
     assert top["p"] >= model.threshold
     assert made["category_code"] == "education_culture" and made["state"] == "dispatched"
-    detail = reading_client.get(f"/api/events/{made['id']}", headers=h).json()
+    detail = reading_client.get(f"/api/matters/{made['id']}", headers=h).json()
     accept, dispatch = detail["timeline"][1:]
     for entry in (accept, dispatch):
         assert entry["actor_name"] == "系统 system"
@@ -131,11 +131,11 @@ def test_an_unsure_report_waits_and_a_correction_is_kept_for_retraining(
     if items[0]["code"] == chosen:
         chosen, name = ("transport", "交通运输")
     resp = reading_client.post(
-        f"/api/events/{made['id']}/actions/accept", json={"category_code": chosen}, headers=h
+        f"/api/matters/{made['id']}/actions/accept", json={"category_code": chosen}, headers=h
     )
     assert resp.status_code == 200, resp.text
     kept = session.scalars(select(CategoryCorrection)).one()
-    assert (kept.event_id, kept.category_code, kept.label) == (made["id"], chosen, name)
+    assert (kept.matter_id, kept.category_code, kept.label) == (made["id"], chosen, name)
     assert (
         kept.predicted == items[0]["label"]
         and kept.model_version == made["category_suggestions"]["model"]
@@ -179,7 +179,7 @@ def test_a_repeat_is_flagged_as_a_possible_duplicate_and_does_not_route_itself(
     # Sure of the category, but a probable repeat waits for a dispatcher, who merges it.
     assert again["category_code"] == "environment" and again["state"] == "reported"
     merged = reading_client.post(
-        f"/api/events/{again['id']}/actions/merge", json={"target_id": first["id"]}, headers=h
+        f"/api/matters/{again['id']}/actions/merge", json={"target_id": first["id"]}, headers=h
     )
     assert merged.status_code == 200, merged.text
     assert merged.json()["state"] == "merged"
@@ -226,7 +226,7 @@ def test_a_repeat_across_a_grid_edge_is_found_and_a_far_one_is_not(
 
     def report(key: str, lat: float) -> Any:
         body = {"title": title, "description": text, "idempotency_key": key, "lon": 120.05}
-        resp = client.post("/api/events", json=body | {"lat": lat}, headers=h)
+        resp = client.post("/api/matters", json=body | {"lat": lat}, headers=h)
         assert resp.status_code == 201, resp.text
         return resp.json()
 

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from fengqiao.calendar.service import build_calendar
 from fengqiao.core import clock
+from fengqiao.core.levels import Level
 from fengqiao.core.permissions import Role
 from fengqiao.demo.build import DEMO_PASSWORD, build
-from fengqiao.events import service
-from fengqiao.events.enums import EventState
-from fengqiao.events.lifecycle import TRANSITIONS
-from fengqiao.events.models import Event, TimelineEntry
 from fengqiao.geo.models import Grid, Region
+from fengqiao.matters import service
+from fengqiao.matters.enums import MatterState
+from fengqiao.matters.lifecycle import TRANSITIONS
+from fengqiao.matters.models import Matter, TimelineEntry
 from fengqiao.people.models import GridMember, Unit, User
 from tests.live import free_port
 from tests.loopcheck import check_loop
@@ -40,8 +41,8 @@ def test_demo_county_has_the_published_shape(app_client: TestClient, session: Se
     with clock.frozen(BUILT):
         logins = build(session)
     assert {login.role for login in logins} == set(Role)
-    townships = _count(session, select(func.count()).where(Region.level == 3))
-    communities = _count(session, select(func.count()).where(Region.level == 4))
+    townships = _count(session, select(func.count()).where(Region.level == Level.township))
+    communities = _count(session, select(func.count()).where(Region.level == Level.community))
     assert townships == 7 and 90 <= communities <= 110
     kinds = dict(session.execute(select(Grid.kind, func.count()).group_by(Grid.kind)).all())
     assert kinds["base"] == 134 and kinds["enterprise"] == 2 and kinds["sea"] >= 6
@@ -60,15 +61,15 @@ def test_demo_county_has_the_published_shape(app_client: TestClient, session: Se
 
     # A year of matters, in every state, each consistent with the loop's rules.
     assert check_loop(session) == 15_000
-    states = dict(session.execute(select(Event.state, func.count()).group_by(Event.state)).all())
-    assert set(states) == set(EventState), states
+    states = dict(session.execute(select(Matter.state, func.count()).group_by(Matter.state)).all())
+    assert set(states) == set(MatterState), states
     first, last = session.execute(
-        select(func.min(Event.reported_at), func.max(Event.reported_at))
+        select(func.min(Matter.reported_at), func.max(Matter.reported_at))
     ).one()
     assert timedelta(days=360) < last - first and last <= BUILT
     actions = set(session.scalars(select(TimelineEntry.action).distinct()))
     assert set(TRANSITIONS) - {"remind", "supervise"} <= actions | {"reopen"}, actions
-    assert session.scalar(select(func.count()).where(Event.next_sweep_at.is_not(None))) == (
+    assert session.scalar(select(func.count()).where(Matter.next_sweep_at.is_not(None))) == (
         states["dispatched"] + states["in_progress"]
     )
     # The sweeper takes up the overdue ones through the service.

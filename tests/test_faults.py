@@ -24,9 +24,9 @@ from sqlalchemy.exc import DBAPIError
 from fengqiao.api import create_app
 from fengqiao.core.config import Settings
 from fengqiao.core.database import make_engine, make_sessionmaker, read_retrying, unavailable
-from fengqiao.events import intake, service
-from fengqiao.events.flows import IntakeWriter, OwnConnection
-from fengqiao.events.models import Event, TimelineEntry
+from fengqiao.matters import intake, service
+from fengqiao.matters.flows import IntakeWriter, OwnConnection
+from fengqiao.matters.models import Matter, TimelineEntry
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.people.models import User
 from fengqiao.people.service import principal_of
@@ -63,15 +63,15 @@ def _matters(url: str, prefix: str) -> dict[str, tuple[int, int, int]]:
         with engine.connect() as conn:
             rows = conn.execute(
                 select(
-                    Event.idempotency_key,
-                    Event.id,
+                    Matter.idempotency_key,
+                    Matter.id,
                     select(func.count())
-                    .where(TimelineEntry.event_id == Event.id)
+                    .where(TimelineEntry.matter_id == Matter.id)
                     .scalar_subquery(),
                     select(func.count())
-                    .where(OutboxMessage.event_id == Event.id)
+                    .where(OutboxMessage.matter_id == Matter.id)
                     .scalar_subquery(),
-                ).where(Event.idempotency_key.like(f"{prefix}-%"))
+                ).where(Matter.idempotency_key.like(f"{prefix}-%"))
             ).all()
     finally:
         engine.dispose()
@@ -86,7 +86,9 @@ def _retry_every_key(server: Server, tokens: dict[str, dict[str, str]], outcome:
     clients = {name: server.client(headers=h) for name, h in tokens.items()}
     try:
         for key, reporter in sorted(outcome.sent.items()):
-            resp = clients[reporter].post("/api/events", json=report_body(key, REPORTERS[reporter]))
+            resp = clients[reporter].post(
+                "/api/matters", json=report_body(key, REPORTERS[reporter])
+            )
             assert resp.status_code in (200, 201), (key, resp.status_code, resp.text)
             if key in outcome.acknowledged:
                 # Acknowledged once: found again, the same matter, not a second one.
@@ -185,7 +187,7 @@ def test_a_batch_the_database_cannot_take_fails_every_caller_at_once(
     batch: list[tuple[intake.Intake, Future[intake.Written]]] = [(i, Future()) for i in items]
     own = OwnConnection(down)
     try:
-        IntakeWriter(down)._write(batch, own)
+        IntakeWriter(down).write(batch, own)
     finally:
         own.close()
         down.dispose()
@@ -280,7 +282,7 @@ def test_two_servers_on_one_database_see_each_others_logouts_deactivations_and_r
         def routed_to(unit: int) -> bool:
             key = f"route-{uuid.uuid4().hex[:12]}"
             with b.client(headers=reporter) as c:
-                resp = c.post("/api/events", json=report_body(key, REPORTERS["head_a"]))
+                resp = c.post("/api/matters", json=report_body(key, REPORTERS["head_a"]))
             assert resp.status_code == 201, resp.text
             return bool((resp.json()["suggestion"] or {}).get("unit_id") == unit)
 
@@ -346,7 +348,7 @@ if BACKEND == "postgresql":  # not collected on the SQLite run: there it has no 
                     def outage_seen() -> bool:
                         # Reads too, in both languages, while the database is down.
                         with server.client(headers=reader) as c:
-                            for path in ("/api/me", "/api/events?limit=5"):
+                            for path in ("/api/me", "/api/matters?limit=5"):
                                 for lang in ("zh", "en"):
                                     probes.append(c.get(path, headers={"Accept-Language": lang}))
                         refused = sum(1 for s, _ in callers.outcome.statuses if s == 503)
@@ -372,5 +374,5 @@ if BACKEND == "postgresql":  # not collected on the SQLite run: there it has no 
                 assert {p.status_code for p in probes[-4:]} == {503}
                 _retry_every_key(server, tokens, outcome)
                 with server.client(headers=reader) as c:
-                    assert c.get("/api/events?limit=5").status_code == 200
+                    assert c.get("/api/matters?limit=5").status_code == 200
             _check_made_once(url, "restart", outcome)

@@ -183,5 +183,5 @@ def test_every_error_answer_is_documented_with_the_one_error_body() -> None:
     assert "429" in paths["/api/auth/login"]["post"]["responses"]
     photo = paths["/api/attachments/{attachment_id}"]["get"]["responses"]["200"]["content"]
     assert set(photo) == {"image/jpeg", "image/png", "image/webp", "image/heic"}
-    upload = paths["/api/events/{event_id}/attachments"]["post"]["requestBody"]["content"]
+    upload = paths["/api/matters/{matter_id}/attachments"]["post"]["requestBody"]["content"]
     assert set(upload) == {"multipart/form-data"}

@@ -75,7 +75,7 @@ def test_every_answer_carries_the_security_headers(client: TestClient, world: Wo
         "service worker": client.get("/sw.js"),
         "docs": client.get("/api/docs"),
         "413": client.post(
-            "/api/events", content=b"x" * 300 * 1024, headers={"Content-Type": "text/plain"}
+            "/api/matters", content=b"x" * 300 * 1024, headers={"Content-Type": "text/plain"}
         ),
     }
     expected = {"401": 401, "404 api": 404, "missing asset": 404, "422": 422, "413": 413}
@@ -241,7 +241,7 @@ def test_logout_clears_the_cookie_and_ends_the_session(client: TestClient, world
         ("DELETE", "/api/health", "GET"),
         ("GET", "/api/auth/login", "POST"),
         ("PUT", "/api/users/1", "GET, PATCH"),  # two routes on one path: both named
-        ("DELETE", "/api/events", "GET, POST"),
+        ("DELETE", "/api/matters", "GET, POST"),
         ("POST", "/assets/whatever.js", "GET, HEAD"),
         ("POST", "/api/docs/files/init.js", "GET, HEAD"),
         ("POST", "/inbox", "GET"),

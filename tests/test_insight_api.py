@@ -53,7 +53,7 @@ class Caller:
         return resp.json()
 
     def total(self, user: str, **params: Any) -> int:
-        return int(self.get(user, "/api/events", limit=1, **params)["total"])
+        return int(self.get(user, "/api/matters", limit=1, **params)["total"])
 
     def report(self, user: str, title: str, lon: float, lat: float) -> int:
         body = {
@@ -63,13 +63,13 @@ class Caller:
             "channel": "hotline",
             "category_code": "urban_management",
         }
-        resp = self.client.post("/api/events", json=body, headers=self.h(user))
+        resp = self.client.post("/api/matters", json=body, headers=self.h(user))
         assert resp.status_code == 201, resp.text
         return int(resp.json()["id"])
 
-    def do(self, user: str, event_id: int, action: str, **body: Any) -> None:
+    def do(self, user: str, matter_id: int, action: str, **body: Any) -> None:
         resp = self.client.post(
-            f"/api/events/{event_id}/actions/{action}", json=body, headers=self.h(user)
+            f"/api/matters/{matter_id}/actions/{action}", json=body, headers=self.h(user)
         )
         assert resp.status_code == 200, (action, resp.text)
 
@@ -88,14 +88,14 @@ def caller(client: TestClient, world: World) -> Caller:
         c.do("town_a", e1, "accept")
         c.do("town_a", e1, "dispatch")
         c.do("town_a", e2, "reject", reason="无效来电")
-        c.do("worker_b", world.events["b"], "self_resolve", note="已劝离")
+        c.do("worker_b", world.matters["b"], "self_resolve", note="已劝离")
     with clock.frozen(NOW):
         c.report("dispatcher", "夜间噪音", 120.25, 30.05)
     return c
 
 
 def counts_of(c: Caller, user: str) -> dict[str, tuple[int, int]]:
-    rows = c.get(user, "/api/events/grid-counts")
+    rows = c.get(user, "/api/matters/grid-counts")
     return {r["grid_code"]: (r["open"], r["overdue"]) for r in rows}
 
 
@@ -201,4 +201,4 @@ def test_dashboard_refuses_bad_regions(caller: Caller) -> None:
         assert resp.status_code == 404 and "jurisdiction" in resp.json()["error"]["message"]
         caller.get("resident", "/api/dashboard", 403)
         assert caller.client.get("/api/dashboard").status_code == 401
-        assert caller.client.get("/api/events/grid-counts").status_code == 401
+        assert caller.client.get("/api/matters/grid-counts").status_code == 401

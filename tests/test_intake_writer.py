@@ -12,16 +12,14 @@ from sqlalchemy import Engine, func, select, text
 from fengqiao.calendar.service import calendar_cache
 from fengqiao.core.database import make_sessionmaker
 from fengqiao.core.models import AuditLog
-from fengqiao.events import intake, service
-from fengqiao.events.flows import IntakeWriter, OwnConnection
-from fengqiao.events.models import Event, TimelineEntry
 from fengqiao.geo.service import GridLocator
+from fengqiao.matters import intake, service
+from fengqiao.matters.flows import IntakeWriter, OwnConnection
+from fengqiao.matters.models import Matter, TimelineEntry
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.people.models import User
 from fengqiao.people.service import principal_of
 from tests.world import COMM_A1, COMM_B1, World
-
-LOCATOR = GridLocator()
 
 
 def _prepare(
@@ -32,7 +30,7 @@ def _prepare(
         assert user is not None
         grid = None
         if report.lon is not None and report.lat is not None:
-            ref = LOCATOR.locate(session, report.lon, report.lat)
+            ref = GridLocator().locate(session, report.lon, report.lat)  # of this world
             assert ref is not None
             grid = (ref.id, ref.path)
         return intake.prepare(
@@ -83,12 +81,12 @@ def test_a_batch_writes_each_matter_once_with_what_goes_with_it(
 
     with make_sessionmaker(engine)() as session:
         for answer in answers[:2]:
-            event = session.get(Event, answer.id)
-            assert event is not None and event.number == answer.number
-            assert event.number.startswith("FQ") and event.number.endswith(f"{answer.id:07d}")
-            assert event.state == "reported" and event.version == 1
-            assert _count(session, TimelineEntry, event_id=answer.id) == 1
-            assert _count(session, OutboxMessage, event_id=answer.id) == 1
+            matter = session.get(Matter, answer.id)
+            assert matter is not None and matter.number == answer.number
+            assert matter.number.startswith("FQ") and matter.number.endswith(f"{answer.id:07d}")
+            assert matter.state == "reported" and matter.version == 1
+            assert _count(session, TimelineEntry, matter_id=answer.id) == 1
+            assert _count(session, OutboxMessage, matter_id=answer.id) == 1
             entries = session.scalars(
                 select(AuditLog).where(
                     AuditLog.entity == "event", AuditLog.entity_id == str(answer.id)
@@ -103,13 +101,13 @@ def test_a_batch_writes_each_matter_once_with_what_goes_with_it(
             )
         )
         assert entry is not None and entry.detail["changes"]["reporter_phone"] == "***"
-        assert _count(session, Event, title="路灯不亮") == 1
+        assert _count(session, Matter, title="路灯不亮") == 1
 
 
 def test_one_bad_report_does_not_fail_the_others_in_its_batch(engine: Engine, world: World) -> None:
     good = _prepare(engine, "worker_a", intake.Report(title="占道经营", region_code="330305001"))
     bad = _prepare(engine, "worker_a", intake.Report(title="噪音扰民", region_code="330305001"))
-    bad.event.grid_id = 999_999  # no such grid: the foreign key refuses the row
+    bad.matter.grid_id = 999_999  # no such grid: the foreign key refuses the row
     with make_sessionmaker(engine)() as session:
         entries_before = _count(session, TimelineEntry)
         audit_before = _count(session, AuditLog, entity="event")
@@ -118,12 +116,12 @@ def test_one_bad_report_does_not_fail_the_others_in_its_batch(engine: Engine, wo
         (good, Future()),
         (bad, Future()),
     ]
-    writer._write(batch)  # the batch the writer's thread would take
+    writer.write(batch)  # the batch the writer's thread would take
     assert batch[0][1].result().created
     assert batch[1][1].exception() is not None
     with make_sessionmaker(engine)() as session:
-        assert _count(session, Event, title="占道经营") == 1
-        assert _count(session, Event, title="噪音扰民") == 0
+        assert _count(session, Matter, title="占道经营") == 1
+        assert _count(session, Matter, title="噪音扰民") == 0
         # Nothing of the refused report was left behind.
         assert _count(session, TimelineEntry) == entries_before + 1
         assert _count(session, AuditLog, entity="event") == audit_before + 1
@@ -143,7 +141,7 @@ def test_the_writer_answers_each_caller_after_its_commit(engine: Engine, world: 
     assert all(w.created for w in made) and len({w.id for w in made}) == 3
     with make_sessionmaker(engine)() as session:
         for w in made:
-            assert session.get(Event, w.id) is not None
+            assert session.get(Matter, w.id) is not None
 
 
 def test_each_report_of_a_batch_gets_its_own_possible_duplicates(
@@ -177,13 +175,13 @@ def test_each_report_of_a_batch_gets_its_own_possible_duplicates(
     ]
     with engine.begin() as connection:
         intake.write(connection, batch)
-    found = [[d["id"] for d in item.event.possible_duplicates or []] for item in batch]
+    found = [[d["id"] for d in item.matter.possible_duplicates or []] for item in batch]
     assert found == [[earlier[0].id], [earlier[1].id], [], [earlier[2].id], [], []]
     with make_sessionmaker(engine)() as session:
         stored = session.scalars(
-            select(Event.possible_duplicates)
-            .where(Event.title == manhole, Event.lon.is_(None))
-            .order_by(Event.id)
+            select(Matter.possible_duplicates)
+            .where(Matter.title == manhole, Matter.lon.is_(None))
+            .order_by(Matter.id)
         ).all()
         assert stored[0] in (None, []) and [d["id"] for d in stored[1]] == [earlier[1].id]
 
@@ -195,7 +193,7 @@ def test_a_caller_gone_before_the_commit_does_not_stop_the_writer(
     gone.cancel()  # its request was cancelled while the report waited
     waiting: Future[intake.Written] = Future()
     writer = IntakeWriter(engine)
-    writer._write(
+    writer.write(
         [
             (
                 _prepare(engine, "head_a", intake.Report(title="垃圾满溢", region_code=COMM_A1)),
@@ -210,7 +208,7 @@ def test_a_caller_gone_before_the_commit_does_not_stop_the_writer(
     assert waiting.result().created
     with make_sessionmaker(engine)() as session:
         # Written all the same: a retry with its idempotency key would find it.
-        assert _count(session, Event, title="垃圾满溢") == 1
+        assert _count(session, Matter, title="垃圾满溢") == 1
 
 
 def test_a_writer_keeps_its_connection_and_writes_again_when_it_was_lost(
@@ -222,7 +220,7 @@ def test_a_writer_keeps_its_connection_and_writes_again_when_it_was_lost(
     try:
         answers: list[Future[intake.Written]] = [Future(), Future()]
         report = intake.Report(title="路灯不亮", region_code=COMM_A1)
-        writer._write([(_prepare(engine, "head_a", report), answers[0])], own)
+        writer.write([(_prepare(engine, "head_a", report), answers[0])], own)
         kept = own.connection
         assert kept is not None and answers[0].result().created
         if engine.dialect.name == "postgresql":
@@ -232,11 +230,13 @@ def test_a_writer_keeps_its_connection_and_writes_again_when_it_was_lost(
         else:
             kept.invalidate()  # SQLite's connection cannot be ended from outside
         report = intake.Report(title="井盖松动", region_code=COMM_A1)
-        writer._write([(_prepare(engine, "head_a", report), answers[1])], own)
+        writer.write([(_prepare(engine, "head_a", report), answers[1])], own)
         assert answers[1].result().created
         assert own.connection is not None and own.connection is not kept
     finally:
         own.close()
     with make_sessionmaker(engine)() as session:
-        assert _count(session, Event, title="路灯不亮") == _count(session, Event, title="井盖松动")
-        assert _count(session, Event, title="井盖松动") == 1
+        assert _count(session, Matter, title="路灯不亮") == _count(
+            session, Matter, title="井盖松动"
+        )
+        assert _count(session, Matter, title="井盖松动") == 1

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.core.permissions import Principal, Role
-from fengqiao.events import service as events
-from fengqiao.events.models import Event
+from fengqiao.matters import service as matters
+from fengqiao.matters.models import Matter
 from fengqiao.people import service as people
 from fengqiao.people.models import User
 from tests.world import (
@@ -119,8 +119,8 @@ LISTS: dict[str, ListCase] = {
             "resident": FORBIDDEN,
         },
     ),
-    "/api/events": ListCase(
-        "/api/events",
+    "/api/matters": ListCase(
+        "/api/matters",
         "title",
         {
             "admin": {"甲网格事件", "乙网格事件"},
@@ -136,8 +136,8 @@ LISTS: dict[str, ListCase] = {
             "resident": set(),
         },
     ),
-    "/api/events/grid-counts": ListCase(
-        "/api/events/grid-counts",
+    "/api/matters/grid-counts": ListCase(
+        "/api/matters/grid-counts",
         "grid_code",
         {
             "admin": {GRID_A1_1, GRID_B1_1},
@@ -185,7 +185,7 @@ LISTS: dict[str, ListCase] = {
     # reports told its dispatchers); installation-wide ones: tests/test_notify_delivery.py.
     "/api/notifications": ListCase(
         "/api/notifications",
-        "event_title",
+        "matter_title",
         {
             "admin": {"甲网格事件", "乙网格事件"},
             "admin_a": {"甲网格事件"},
@@ -260,8 +260,8 @@ DETAILS: dict[str, DetailCase] = {
             "worker_a": {"worker_a"},
         },
     ),
-    "/api/events/{event_id}": DetailCase(
-        "/api/events/{event_id}",
+    "/api/matters/{matter_id}": DetailCase(
+        "/api/matters/{matter_id}",
         {"a": "a", "b": "b"},
         {
             "admin": {"a", "b"},
@@ -314,7 +314,8 @@ NOT_SCOPED = {
     "/api/calendar/{year}": "national calendar reference data",
     "/api/categories": "the county's category list, the same for everyone",
     "/api/deadline-policies": "the county's time limits, the same for everyone",
-    "/api/indicators": "sums computed inside the caller's scope (tests/test_events.py)",
+    "/api/indicators": "sums computed inside the caller's scope (tests/test_matters.py)",
+    "/api/workflows/{name}": "a workflow's table, the same for everyone (tests/test_workflow.py)",
 }
 
 
@@ -352,8 +353,8 @@ def _object_value(world: World, case: DetailCase, name: str) -> str:
     value = case.objects[name]
     if "{user_id}" in case.template:
         return str(world.users[value])
-    if "{event_id}" in case.template:
-        return str(world.events[value])
+    if "{matter_id}" in case.template:
+        return str(world.matters[value])
     if "{attachment_id}" in case.template:
         return str(world.attachments[value])
     return value
@@ -388,19 +389,21 @@ def test_anonymous_callers_get_401_everywhere(client: TestClient) -> None:
 def test_the_rule_for_a_matter_in_hand_is_the_rule_of_the_query(
     session: Session, world: World
 ) -> None:
-    """`events.sees` (used where the matter's place, unit and reporter are already read,
-    as for the possible duplicates of a new report) agrees with `scoped_events` for every
+    """`matters.sees` (used where the matter's place, unit and reporter are already read,
+    as for the possible duplicates of a new report) agrees with `scoped_matters` for every
     user and matter, a unit's tasks and a caller of the whole country among them."""
-    matters = session.scalars(select(Event)).all()
-    for matter, unit in zip(matters, ("bureau", "platform_a"), strict=False):
+    rows = session.scalars(select(Matter)).all()
+    for matter, unit in zip(rows, ("bureau", "platform_a"), strict=False):
         matter.unit_id = world.units[unit]
     session.commit()
     principals = [people.principal_of(user) for user in session.scalars(select(User)).all()] + [
         Principal(0, "root", "root", frozenset({Role.admin}), scope_path="/")
     ]
     for principal in principals:
-        visible = set(session.scalars(events.scoped_events(principal).with_only_columns(Event.id)))
-        for matter in matters:
-            seen = events.sees(principal, matter.region_path, matter.unit_id, matter.reporter_id)
+        visible = set(
+            session.scalars(matters.scoped_matters(principal).with_only_columns(Matter.id))
+        )
+        for matter in rows:
+            seen = matters.sees(principal, matter.region_path, matter.unit_id, matter.reporter_id)
             assert seen == (matter.id in visible), (principal.username, matter.number)
-    assert visible == {m.id for m in matters}  # the last: everywhere
+    assert visible == {m.id for m in rows}  # the last: everywhere

@@ -19,9 +19,9 @@ from fengqiao.calendar.service import build_calendar, calendar_cache
 from fengqiao.core import clock
 from fengqiao.core.database import make_sessionmaker
 from fengqiao.core.jobs import JobQueue
-from fengqiao.events import intake, service
-from fengqiao.events.flows import run_worker
-from fengqiao.events.models import Event
+from fengqiao.matters import intake, service
+from fengqiao.matters.flows import run_worker
+from fengqiao.matters.models import Matter
 from fengqiao.notify.channels import LogChannel, WebhookChannel
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.notify.service import deliver_pending
@@ -76,7 +76,7 @@ def _dispatch_one(engine: Engine, when: datetime) -> int:
         cal = build_calendar(session)
         town_a = principal_of(session.scalars(select(User).where(User.username == "town_a")).one())
         with clock.frozen(when):
-            event, _ = intake.report(
+            matter, _ = intake.report(
                 session,
                 town_a,
                 intake.Report(
@@ -84,9 +84,9 @@ def _dispatch_one(engine: Engine, when: datetime) -> int:
                 ),
                 grid=None,
             )
-            service.act(session, town_a, cal, event.id, "accept", {})
-            service.act(session, town_a, cal, event.id, "dispatch", {"unit_code": "C-ZHZF"})
-        return event.id
+            service.act(session, town_a, cal, matter.id, "accept", {})
+            service.act(session, town_a, cal, matter.id, "dispatch", {"unit_code": "C-ZHZF"})
+        return matter.id
 
 
 def test_webhook_delivery_is_at_least_once_and_deduplicable(
@@ -94,7 +94,7 @@ def test_webhook_delivery_is_at_least_once_and_deduplicable(
 ) -> None:
     factory = make_sessionmaker(engine)
     start = datetime(2026, 11, 23, 9, 0, tzinfo=SH)
-    event_id = _dispatch_one(engine, start)
+    matter_id = _dispatch_one(engine, start)
     channels = {"default": WebhookChannel(receiver.url, "s3cret")}
     with clock.frozen(start):
         delivered, failed = deliver_pending(factory, channels)
@@ -112,9 +112,9 @@ def test_webhook_delivery_is_at_least_once_and_deduplicable(
         assert deliver_pending(factory, channels) == (0, 0)  # nothing sent twice
     keys = [h["Idempotency-Key"] for h, _ in receiver.received]
     assert len(keys) == len(set(keys)) == delivered + 1
-    dispatch = [b for _, b in receiver.received if b["topic"] == "event.dispatch"]
+    dispatch = [b for _, b in receiver.received if b["topic"] == "matter.dispatch"]
     assert dispatch[0]["recipient"] == f"unit:{world.units['bureau']}"
-    assert dispatch[0]["payload"]["event_id"] == event_id
+    assert dispatch[0]["payload"]["matter_id"] == matter_id
     assert all(len(h["X-Fengqiao-Signature"]) == 64 for h, _ in receiver.received)
 
 
@@ -122,7 +122,7 @@ def test_worker_runs_sweeps_and_deliveries_from_the_redis_queue(
     engine: Engine, world: World
 ) -> None:
     start = datetime(2026, 11, 23, 9, 0, tzinfo=SH)
-    event_id = _dispatch_one(engine, start)
+    matter_id = _dispatch_one(engine, start)
     queue = JobQueue("redis://127.0.0.1:6379/15", stream=f"fengqiao:test:{uuid.uuid4().hex}")
     try:
         factory = make_sessionmaker(engine)
@@ -132,8 +132,8 @@ def test_worker_runs_sweeps_and_deliveries_from_the_redis_queue(
             )
         assert done == 2 and queue.pending() == 0
         with factory() as session:
-            event = session.get(Event, event_id)
-            assert event is not None and event.supervision == 1  # 催办
+            matter = session.get(Matter, matter_id)
+            assert matter is not None and matter.supervision == 1  # 催办
             statuses = set(session.scalars(select(OutboxMessage.status)))
             assert statuses == {"delivered"}
         # A job whose worker died (never acknowledged) is taken over by another worker.

@@ -28,7 +28,7 @@ from fengqiao.core.config import Settings, SettingsError, get_settings, settings
 from fengqiao.core.database import make_sessionmaker
 from fengqiao.core.jobs import JobQueue
 from fengqiao.core.models import AuditLog
-from fengqiao.events.flows import InProcessRunner, Worker, channels_from, run_worker, worker_status
+from fengqiao.matters.flows import InProcessRunner, Worker, channels_from, run_worker, worker_status
 from fengqiao.notify.channels import LogChannel, WebhookChannel
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.notify.service import deliver_pending
@@ -222,7 +222,7 @@ def test_a_message_failing_past_the_time_limit_is_shown_to_administrators_and_se
         )
         session.commit()
         notes = {
-            "a" if m.event_id == world.events["a"] else "b" if m.event_id else "wide": m.id
+            "a" if m.matter_id == world.matters["a"] else "b" if m.matter_id else "wide": m.id
             for m in session.scalars(select(OutboxMessage))
         }
     assert len(notes) == 3
@@ -251,7 +251,7 @@ def test_a_message_failing_past_the_time_limit_is_shown_to_administrators_and_se
         assert {m["id"] for m in page["items"]} == set(notes.values())
         assert page["counts"] == {"pending": 0, "failed": 3} and page["total"] == 3
         shown = next(m for m in page["items"] if m["id"] == notes["a"])
-        assert shown["event_title"] == "甲网格事件" and shown["attempts"] == 3
+        assert shown["matter_title"] == "甲网格事件" and shown["attempts"] == 3
         assert shown["last_error"] == "HTTP 503 Service Unavailable" and shown["failed_at"]
         page_a = client.get("/api/notifications?status=failed", headers=admin_a).json()
         assert [m["id"] for m in page_a["items"]] == [notes["a"]]
@@ -270,7 +270,7 @@ def test_a_message_failing_past_the_time_limit_is_shown_to_administrators_and_se
         assert again.status_code == 409 and "have not failed" in again.json()["error"]["message"]
         receiver.status = 200
         assert deliver_pending(factory, channels) == (1, 0)  # due at once
-        sent_a = [p for p in receiver.posts if p.body["payload"].get("event_id")]
+        sent_a = [p for p in receiver.posts if p.body["payload"].get("matter_id")]
         assert sent_a[-1].key == sent_a[-1].body["id"] and statuses(engine)["delivered"] == 1
 
         # The command line lists the rest and sends them all again.

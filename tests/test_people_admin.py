@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.events import service as events
+from fengqiao.matters import service as matters
 from fengqiao.people.models import Unit, User
 from tests.world import GRID_A1_1, PASSWORD, TOWN_A, World
 
@@ -144,7 +144,7 @@ def test_a_township_administrator_changes_only_their_township(
 def test_a_stopped_unit_leaves_routing(client: TestClient, world: World, session: Session) -> None:
     admin = world.login(client, "admin")
     unit_id = world.units["bureau"]
-    assert unit_id in events.load_routing(session).units
+    assert unit_id in matters.load_routing(session).units
     resp = client.patch(
         "/api/units/C-ZHZF",
         json={
@@ -158,7 +158,7 @@ def test_a_stopped_unit_leaves_routing(client: TestClient, world: World, session
     body = resp.json()
     assert body["name"] == "区综合行政执法局（新）" and body["categories"] == ["transport"]
     session.expire_all()
-    assert unit_id not in events.load_routing(session).units
+    assert unit_id not in matters.load_routing(session).units
     assert session.scalar(select(Unit.is_active).where(Unit.id == unit_id)) is False
     assert client.patch("/api/units/C-ZHZF", json={"name": None}, headers=admin).status_code == 422
     worker = world.login(client, "worker_a")

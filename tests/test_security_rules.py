@@ -155,20 +155,20 @@ def test_whoever_closed_a_matter_cannot_rate_it(client: TestClient, world: World
     """Self-resolved by the worker who reported it: the worker may not rate it; a
     dispatcher may. Verified by a worker: that worker may not rate it either."""
     worker = world.login(client, "worker_a")
-    matter = world.events["a"]
+    matter = world.matters["a"]
     resp = client.post(
-        f"/api/events/{matter}/actions/self_resolve", json={"note": "已清理"}, headers=worker
+        f"/api/matters/{matter}/actions/self_resolve", json={"note": "已清理"}, headers=worker
     )
     assert resp.status_code == 200, resp.text
     assert "rate" not in resp.json()["allowed_actions"]
     rate = client.post(
-        f"/api/events/{matter}/actions/rate", json={"rating": "satisfied"}, headers=worker
+        f"/api/matters/{matter}/actions/rate", json={"rating": "satisfied"}, headers=worker
     )
     assert rate.status_code == 403 and "不能评价" in rate.json()["error"]["message"]
-    assert client.get(f"/api/events/{matter}", headers=worker).json()["state"] == "closed"
+    assert client.get(f"/api/matters/{matter}", headers=worker).json()["state"] == "closed"
     town = world.login(client, "town_a")
-    assert "rate" in client.get(f"/api/events/{matter}", headers=town).json()["allowed_actions"]
+    assert "rate" in client.get(f"/api/matters/{matter}", headers=town).json()["allowed_actions"]
     rate = client.post(
-        f"/api/events/{matter}/actions/rate", json={"rating": "satisfied"}, headers=town
+        f"/api/matters/{matter}/actions/rate", json={"rating": "satisfied"}, headers=town
     )
     assert rate.status_code == 200 and rate.json()["state"] == "evaluated"

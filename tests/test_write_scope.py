@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.events.models import RoutingRule
+from fengqiao.matters.models import RoutingRule
 from fengqiao.models import Base
 from fengqiao.notify.models import OutboxMessage
 from tests.world import (
@@ -121,12 +121,14 @@ def _rules(client: TestClient, world: World, session: Session) -> dict[str, Any]
 
 
 def _matters(client: TestClient, world: World, session: Session) -> dict[str, Any]:
-    return {"a": world.events["a"], "b": world.events["b"]}
+    return {"a": world.matters["a"], "b": world.matters["b"]}
 
 
 def _accepted(client: TestClient, world: World, session: Session) -> dict[str, Any]:
     headers = world.login(client, "town_a")
-    resp = client.post(f"/api/events/{world.events['a']}/actions/accept", json={}, headers=headers)
+    resp = client.post(
+        f"/api/matters/{world.matters['a']}/actions/accept", json={}, headers=headers
+    )
     assert resp.status_code == 200, resp.text
     return _matters(client, world, session)
 
@@ -135,7 +137,7 @@ def _escalated(client: TestClient, world: World, session: Session) -> dict[str, 
     """Matter a sent up from the township to the county: above the township's reach."""
     headers = world.login(client, "town_a")
     resp = client.post(
-        f"/api/events/{world.events['a']}/actions/escalate",
+        f"/api/matters/{world.matters['a']}/actions/escalate",
         json={"reason": "需区级协调"},
         headers=headers,
     )
@@ -153,7 +155,7 @@ def _failed_notes(client: TestClient, world: World, session: Session) -> dict[st
     ids: dict[str, Any] = {}
     for key in ("a", "b"):
         note = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.event_id == world.events[key])
+            select(OutboxMessage).where(OutboxMessage.matter_id == world.matters[key])
         ).one()
         note.status, note.failed_at, note.last_error = "failed", note.created_at, "HTTP 503"
         ids[f"note_{key}"] = note.id
@@ -568,12 +570,12 @@ WRITES: dict[str, list[WriteCase]] = {
     ],
     # Anyone may report about any place; the matter belongs to the place it names and is
     # seen by that place's staff and by its reporter (tests/test_jurisdiction.py).
-    "POST /api/events": [
+    "POST /api/matters": [
         WriteCase(
             "in the worker's grid",
             "worker_a",
             "inside",
-            "/api/events",
+            "/api/matters",
             201,
             {"title": "路灯不亮", "lon": 120.05, "lat": 30.05},
         ),
@@ -581,7 +583,7 @@ WRITES: dict[str, list[WriteCase]] = {
             "at the county",
             "worker_a",
             "above",
-            "/api/events",
+            "/api/matters",
             201,
             {"title": "区里的事", "region_code": COUNTY},
         ),
@@ -589,17 +591,17 @@ WRITES: dict[str, list[WriteCase]] = {
             "in another township",
             "worker_a",
             "beside",
-            "/api/events",
+            "/api/matters",
             201,
             {"title": "路过看到", "lon": 120.25, "lat": 30.05},
         ),
     ],
-    "POST /api/events/{event_id}/actions/{action}": [
+    "POST /api/matters/{matter_id}/actions/{action}": [
         WriteCase(
             "accept a matter of the township",
             "town_a",
             "inside",
-            "/api/events/{a}/actions/accept",
+            "/api/matters/{a}/actions/accept",
             200,
             setup=_matters,
         ),
@@ -607,7 +609,7 @@ WRITES: dict[str, list[WriteCase]] = {
             "dispatch to the township's platform",
             "town_a",
             "inside",
-            "/api/events/{a}/actions/dispatch",
+            "/api/matters/{a}/actions/dispatch",
             200,
             {"unit_code": "A-ZZGZ"},
             _accepted,
@@ -616,7 +618,7 @@ WRITES: dict[str, list[WriteCase]] = {
             "act on a matter escalated to the county",
             "town_a",
             "above",
-            "/api/events/{a}/actions/dispatch",
+            "/api/matters/{a}/actions/dispatch",
             403,
             {"unit_code": "C-ZHZF"},
             _escalated,
@@ -625,7 +627,7 @@ WRITES: dict[str, list[WriteCase]] = {
             "accept another township's matter",
             "town_a",
             "beside",
-            "/api/events/{b}/actions/accept",
+            "/api/matters/{b}/actions/accept",
             404,
             setup=_matters,
         ),
@@ -633,7 +635,7 @@ WRITES: dict[str, list[WriteCase]] = {
             "dispatch to another township's platform",
             "town_a",
             "beside",
-            "/api/events/{a}/actions/dispatch",
+            "/api/matters/{a}/actions/dispatch",
             422,
             {"unit_code": "B-ZZGZ"},
             _accepted,
@@ -642,18 +644,18 @@ WRITES: dict[str, list[WriteCase]] = {
             "a county dispatcher, to another township's platform",
             "dispatcher",
             "beside",
-            "/api/events/{a}/actions/dispatch",
+            "/api/matters/{a}/actions/dispatch",
             422,
             {"unit_code": "B-ZZGZ"},
             _accepted,
         ),
     ],
-    "POST /api/events/{event_id}/attachments": [
+    "POST /api/matters/{matter_id}/attachments": [
         WriteCase(
             "a photo for a matter of the worker's grid",
             "worker_a",
             "inside",
-            "/api/events/{a}/attachments",
+            "/api/matters/{a}/attachments",
             201,
             setup=_matters,
             files={"file": ("p.png", png(20, 20), "image/png")},
@@ -662,7 +664,7 @@ WRITES: dict[str, list[WriteCase]] = {
             "a photo for another township's matter",
             "worker_a",
             "beside",
-            "/api/events/{b}/attachments",
+            "/api/matters/{b}/attachments",
             404,
             setup=_matters,
             files={"file": ("p.png", png(21, 21), "image/png")},

@@ -19,12 +19,12 @@ from fengqiao.calendar.service import seed_from_package
 from fengqiao.core.permissions import Role
 from fengqiao.core.revision import bump_revision
 from fengqiao.core.security import hash_password
-from fengqiao.events import intake
-from fengqiao.events import service as events
-from fengqiao.events.admin import seed_defaults
-from fengqiao.events.models import RoutingRule
 from fengqiao.geo import service as geo
 from fengqiao.geo.models import Grid
+from fengqiao.matters import intake
+from fengqiao.matters import service as matters
+from fengqiao.matters.admin import seed_defaults
+from fengqiao.matters.models import RoutingRule
 from fengqiao.people import service as people
 from fengqiao.people.models import Unit, User
 
@@ -46,7 +46,7 @@ _COMMUNITIES = {COMM_A1: 120.0, COMM_A2: 120.1, COMM_B1: 120.2, COMM_B2: 120.3}
 class World:
     units: dict[str, int] = field(default_factory=dict)
     users: dict[str, int] = field(default_factory=dict)
-    events: dict[str, int] = field(default_factory=dict)
+    matters: dict[str, int] = field(default_factory=dict)
     attachments: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
@@ -213,17 +213,17 @@ def build_world(session: Session, files_dir: Path) -> World:
         reporter = session.get(User, world.users[username])
         assert reporter is not None
         grid = grids[grid_code]
-        event, _ = intake.report(
+        matter, _ = intake.report(
             session,
             people.principal_of(reporter),
             intake.Report(title=title, category_code="urban_management"),
             grid=(grid.id, grid.path),
         )
-        world.events[key] = event.id
-        photo = events.add_attachment(
+        world.matters[key] = matter.id
+        photo = matters.add_attachment(
             session,
             people.principal_of(reporter),
-            event.id,
+            matter.id,
             "report",
             png(8 + len(key), 8),
             files_dir,

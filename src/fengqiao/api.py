@@ -7,10 +7,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
+from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -22,16 +23,19 @@ from starlette.types import ASGIApp
 from fengqiao.assessment.views import router as assessment_router
 from fengqiao.calendar.service import calendar_cache
 from fengqiao.calendar.views import router as calendar_router
+from fengqiao.core import clock
 from fengqiao.core.config import Settings, check_settings, get_settings
 from fengqiao.core.database import make_engine, make_sessionmaker
-from fengqiao.core.errors import error_responses, install_error_handlers
+from fengqiao.core.errors import NotFound, error_responses, install_error_handlers
 from fengqiao.core.headers import SecurityHeaders, security_headers
 from fengqiao.core.limits import RequestLimits
-from fengqiao.events.flows import InProcessRunner, IntakeWriter, channels_from, reader_from
-from fengqiao.events.service import routing_cache
-from fengqiao.events.views import router as events_router
+from fengqiao.core.workflow import WORKFLOWS, WorkflowOut
+from fengqiao.deps import LanguageDep, PrincipalDep
 from fengqiao.geo.service import GridLocator
 from fengqiao.geo.views import router as geo_router
+from fengqiao.matters.flows import InProcessRunner, IntakeWriter, channels_from, reader_from
+from fengqiao.matters.service import Intake, routing_cache
+from fengqiao.matters.views import router as matters_router
 from fengqiao.notify.views import router as notify_router
 from fengqiao.people.views import router as people_router
 
@@ -89,6 +93,7 @@ def allowed_methods(request: Request, raised: str | None) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     check_settings(settings)  # a notification channel without its target refuses to start
+    clock.use_zone(settings.timezone)  # these settings' zone, not only the environment's
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The threads, the intake writer, background work and a spare: none waits for another.
     engine = make_engine(settings.effective_database_url, pool_size=settings.threads + 4)
@@ -108,6 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.routing = routing_cache()
     app.state.reader = reader_from(settings, app.state.calendar.get)
     app.state.intake_writer = IntakeWriter(engine)
+    app.state.intake = Intake(
+        app.state.grid_locator, app.state.routing, app.state.reader, app.state.intake_writer
+    )
     install_error_handlers(app)
     json_http_error = app.exception_handlers[StarletteHTTPException]
 
@@ -159,9 +167,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.exception("health check: database unreachable")
             return JSONResponse({"status": "error", "database": engine.dialect.name}, 503)
 
+    @app.get(
+        "/api/workflows/{name}",
+        tags=["workflows 流程"],
+        response_model=WorkflowOut,
+        summary="流程说明：状态、操作及其表单（按调用者的语言）",
+        responses=error_responses(401, 404),
+    )
+    def describe_workflow(
+        name: Annotated[str, FastPath(max_length=32, pattern=r"^[a-z_]+$")],
+        _: PrincipalDep,
+        lang: LanguageDep,
+    ) -> dict[str, Any]:
+        flow = WORKFLOWS.get(name)
+        if flow is None:
+            raise NotFound("流程", "workflow")
+        return flow.describe(lang)
+
     # The matters first: intake is the busiest route, and routes are matched in order.
     for router in (
-        events_router,
+        matters_router,
         people_router,
         geo_router,
         calendar_router,

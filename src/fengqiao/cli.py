@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from fengqiao.core.config import Settings, get_settings
 from fengqiao.core.database import make_engine, make_sessionmaker
 from fengqiao.core.errors import AppError
-from fengqiao.core.permissions import ROLE_NAMES_ZH, Role
+from fengqiao.core.permissions import Role
 
 app = typer.Typer(help="Fengqiao 枫桥 — grassroots social governance", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -51,7 +51,7 @@ def _prepare(settings: Settings) -> Engine:
     """Migrate to the newest schema and make sure the calendar has its years."""
     from fengqiao.calendar.service import seed_from_package
     from fengqiao.core.migrate import upgrade
-    from fengqiao.events.admin import seed_defaults
+    from fengqiao.matters.admin import seed_defaults
 
     engine = _engine(settings)
     upgrade(engine)
@@ -142,7 +142,7 @@ def worker(
     from fengqiao.calendar.service import calendar_cache
     from fengqiao.cli_status import print_status
     from fengqiao.core.jobs import JobQueue, where
-    from fengqiao.events.flows import channels_from, run_worker, worker_status
+    from fengqiao.matters.flows import channels_from, run_worker, worker_status
 
     settings = _checked_settings()
     queue = JobQueue(settings.redis_url, stream=settings.jobs_stream)
@@ -193,7 +193,9 @@ def demo(
         console.status("building the demo county 正在生成示范区数据…"),
         make_sessionmaker(engine)() as session,
     ):
-        logins = build(session, matters)
+        logins = build(
+            session, matters, model_dir=settings.classifier_dir or settings.data_dir / "classifier"
+        )
     table = Table(title=f"演示账号 Demo logins — 密码 password: {DEMO_PASSWORD}")
     table.add_column("用户名 username", no_wrap=True, style="bold")
     table.add_column("角色 role", overflow="fold")
@@ -202,7 +204,7 @@ def demo(
     for login in logins:
         table.add_row(
             login.username,
-            f"{ROLE_NAMES_ZH[login.role]} {login.role.value}",
+            f"{login.role.zh} {login.role.value}",
             login.display_name,
             login.jurisdiction,
         )
@@ -434,7 +436,7 @@ def notify_failed(
             f"{m.failed_at:%Y-%m-%d %H:%M}" if m.failed_at else "",
             m.topic,
             m.recipient,
-            m.event_number or "—",
+            m.matter_number or "—",
             str(m.attempts),
             m.last_error or "",
         )
@@ -481,14 +483,17 @@ def _train_and_save(
     out: Path,
     target_precision: float,
     taxonomy: Path | None,
+    words: list[str] | None = None,
 ) -> None:
-
+    """Train, save and say so; `words` (the categories' names) go to the segmenter with
+    the taxonomy's."""
     from fengqiao.classify import service as classify
     from fengqiao.classify.model import TrainingDataError
 
     started = time.perf_counter()
     try:
         extra = classify.taxonomy_words_from_csv(taxonomy) if taxonomy else []
+        extra = sorted({*extra, *(words or [])})
         model = classify.train(pairs, labels, target_precision=target_precision, extra_words=extra)
     except (TrainingDataError, OSError) as exc:
         console.print(f"[red]错误 error:[/red] {exc}")
@@ -514,16 +519,72 @@ def _read(csv_path: Path, text: str, label: str) -> tuple[list[tuple[str, str]],
 
 @classify_app.command("train")
 def classify_train(
-    csv_path: CsvOption,
-    out: Annotated[Path, typer.Option("--out", help="the model folder to write")],
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="UTF-8 CSV with a header row")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="the model folder to write (with --from-db, by default the server's: "
+            "FENGQIAO_CLASSIFIER_DIR, else data_dir/classifier)",
+        ),
+    ] = None,
     text: TextOption = "title,text",
     label: LabelOption = "label",
     target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.97,
     taxonomy: Annotated[Path | None, typer.Option(help="category names CSV (segmenter)")] = None,
+    from_db: Annotated[
+        bool,
+        typer.Option(
+            "--from-db", help="train on the closed matters in the database, not on a CSV file"
+        ),
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="with --from-db: the newest this many at most")
+    ] = None,
 ) -> None:
     """Train a text model from past matters; the server loads it from FENGQIAO_CLASSIFIER_DIR."""
+    if (csv_path is None) != from_db:
+        console.print(
+            "[red]错误 error:[/red] 给出 --csv 文件或 --from-db（二者选一） / "
+            "give a --csv file or --from-db (one of them)"
+        )
+        raise typer.Exit(2)
+    if from_db:
+        _train_from_db(out, target_precision, taxonomy, limit)
+        return
+    if out is None:
+        console.print(
+            "[red]错误 error:[/red] 请用 --out 指定模型目录 / give the model folder: --out"
+        )
+        raise typer.Exit(2)
+    assert csv_path is not None
     pairs, labels = _read(csv_path, text, label)
     _train_and_save(pairs, labels, out, target_precision, taxonomy)
+
+
+def _train_from_db(
+    out: Path | None, target_precision: float, taxonomy: Path | None, limit: int | None
+) -> None:
+    """`classify train --from-db`: the closed matters, each labelled with its category."""
+    from fengqiao.classify.model import TrainingDataError
+    from fengqiao.matters.training import training_set
+
+    settings = get_settings()
+    folder = out or settings.classifier_dir or settings.data_dir / "classifier"
+    with _session(settings) as session:
+        try:
+            data = training_set(session, limit=limit)
+        except TrainingDataError as exc:
+            console.print(f"[red]错误 error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    console.print(f"{len(data.pairs)} closed matters 条已结案事件 from the database")
+    if data.left_out:
+        few = ", ".join(f"{name} ({n})" for name, n in data.left_out.items())
+        console.print(f"left out, too few matters 条数过少未参与训练的类别: {few}")
+    _train_and_save(data.pairs, data.labels, folder, target_precision, taxonomy, data.words)
+    console.print("the server loads it when it starts 服务重启后生效")
 
 
 @classify_app.command("retrain")

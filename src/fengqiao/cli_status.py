@@ -10,11 +10,13 @@ from typing import Any
 
 import typer
 
+from fengqiao.core import clock
+
 
 def _ago(at: object) -> str:
     if not isinstance(at, int | float):
         return "—"
-    when = datetime.fromtimestamp(at).astimezone()
+    when = datetime.fromtimestamp(at, clock.zone())
     return f"{when:%Y-%m-%d %H:%M:%S} ({max(time.time() - at, 0):.1f} s ago)"
 
 

@@ -4,14 +4,14 @@ from fengqiao.calendar.models import CalendarDay, CalendarYear
 from fengqiao.classify.models import CategoryCorrection
 from fengqiao.core.database import Base
 from fengqiao.core.models import AuditLog, Category, Revision
-from fengqiao.events.models import (
+from fengqiao.geo.models import Grid, Region
+from fengqiao.matters.models import (
     Attachment,
     DeadlinePolicy,
-    Event,
+    Matter,
     RoutingRule,
     TimelineEntry,
 )
-from fengqiao.geo.models import Grid, Region
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.people.models import AuthSession, GridMember, LoginThrottle, Unit, User, UserRole
 
@@ -25,10 +25,10 @@ __all__ = [
     "Category",
     "CategoryCorrection",
     "DeadlinePolicy",
-    "Event",
     "Grid",
     "GridMember",
     "LoginThrottle",
+    "Matter",
     "OutboxMessage",
     "Region",
     "Revision",

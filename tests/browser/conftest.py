@@ -24,7 +24,7 @@ from fengqiao.core.permissions import Role
 from fengqiao.core.security import hash_password
 from fengqiao.geo.models import Grid
 from fengqiao.people import service as people
-from tests.conftest import _wipe
+from tests.conftest import wipe
 from tests.live import served
 from tests.world import GRID_A1_1, PASSWORD, World, build_world
 
@@ -103,7 +103,7 @@ def live_server(
             yield LiveServer(base, world, settings)
     finally:
         app.state.engine.dispose()
-        _wipe(migrated_engine)
+        wipe(migrated_engine)
 
 
 @pytest.fixture(scope="package")

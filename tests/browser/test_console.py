@@ -66,9 +66,9 @@ def test_each_role_logs_in_to_its_own_start(
 def test_a_matter_goes_round_the_loop_through_the_pages(
     visit: Callable[..., Visit], live_server: LiveServer
 ) -> None:
-    event_id = live_server.world.events["a"]
+    matter_id = live_server.world.matters["a"]
     with live_server.api("dispatcher") as api:
-        number = api.get(f"/api/events/{event_id}").json()["number"]
+        number = api.get(f"/api/matters/{matter_id}").json()["number"]
 
     # The dispatcher finds it in the inbox and sends it to the suggested unit in one click.
     d = visit()
@@ -76,10 +76,10 @@ def test_a_matter_goes_round_the_loop_through_the_pages(
     expect(page.locator(f'[data-test="row-{number}"]')).to_be_visible()
     d.check("inbox")
     page.get_by_role("link", name=number).click()
-    page.wait_for_url(f"**/events/{event_id}")
+    page.wait_for_url(f"**/matters/{matter_id}")
     # The report's photo, fetched with the dispatcher's token.
     expect(page.locator('[data-test^="attachment-"] img').first).to_be_visible()
-    d.check("event-detail")
+    d.check("matter-detail")
     page.locator('[data-test="quick-dispatch"]').click()
     expect(page.locator('[data-test="action-remind"]')).to_be_visible()
 
@@ -90,7 +90,7 @@ def test_a_matter_goes_round_the_loop_through_the_pages(
     expect(row).to_be_visible()
     h.check("tasks")
     row.click()
-    page.goto(f"{live_server.url}/events/{event_id}")
+    page.goto(f"{live_server.url}/matters/{matter_id}")
     page.locator('[data-test="action-feedback"]').click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("办理情况").fill("已清理路面积水，恢复通行。")
@@ -98,7 +98,7 @@ def test_a_matter_goes_round_the_loop_through_the_pages(
     expect(page.get_by_text("已办结").first).to_be_visible()
 
     # The dispatcher asks for verification; the grid worker verifies on a phone.
-    page = d.go(f"/events/{event_id}")
+    page = d.go(f"/matters/{matter_id}")
     page.locator('[data-test="action-request_verification"]').click()
     page.get_by_role("dialog").get_by_role("button", name="提交").click()
     expect(page.get_by_text("核查中").first).to_be_visible()
@@ -106,21 +106,22 @@ def test_a_matter_goes_round_the_loop_through_the_pages(
     w = visit(PHONE)
     page = w.login("worker_a", "/m")
     page.get_by_text(number).first.click()
-    page.wait_for_url(f"**/m/events/{event_id}")
+    page.wait_for_url(f"**/m/matters/{matter_id}")
     expect(page.get_by_role("img", name="上报照片 1")).to_be_visible()
-    w.check("worker-event")
-    _add_photo(page, "verify-photo")
+    w.check("worker-matter")
+    # The actions' cards are drawn from the workflow description (photos with verify_ok).
+    _add_photo(page, "verify_ok-photo")
     page.get_by_role("button", name="删除照片 1").click()  # taken again
     expect(page.get_by_role("img", name="待上传照片 1")).to_have_count(0)
-    _add_photo(page, "verify-photo")
-    page.locator('[data-test="verify-ok"]').click()
+    _add_photo(page, "verify_ok-photo")
+    page.locator('[data-test="action-verify_ok"]').click()
     dialog = page.get_by_role("dialog")
     if dialog.count():
         dialog.get_by_role("button", name="提交").click()
     expect(page.get_by_text("已结案").first).to_be_visible()
 
     with live_server.api("dispatcher") as api:
-        matter = api.get(f"/api/events/{event_id}").json()
+        matter = api.get(f"/api/matters/{matter_id}").json()
     assert matter["state"] == "closed"
     actions = [e["action"] for e in matter["timeline"]]
     for step in ("dispatch", "sign", "feedback", "request_verification", "verify_ok"):
@@ -178,7 +179,7 @@ def test_a_report_made_offline_is_sent_exactly_once(
     _add_photo(page, "report-photo")
     _queue_report(page, title, "桥洞下有人堆放大量杂物，存在安全隐患。")
     with live_server.api("dispatcher") as api:
-        assert api.get("/api/events", params={"q": title}).json()["total"] == 0
+        assert api.get("/api/matters", params={"q": title}).json()["total"] == 0
 
     w.context.set_offline(False)
     expect(page.locator('[data-test="sent-number"]')).to_be_visible(timeout=20_000)
@@ -186,11 +187,11 @@ def test_a_report_made_offline_is_sent_exactly_once(
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_timeout(1000)
     with live_server.api("dispatcher") as api:
-        found = api.get("/api/events", params={"q": title}).json()
+        found = api.get("/api/matters", params={"q": title}).json()
     assert found["total"] == 1
     assert found["items"][0]["channel"] in ("grid_app", "web")
     with live_server.api("dispatcher") as api:
-        matter = api.get(f"/api/events/{found['items'][0]['id']}").json()
+        matter = api.get(f"/api/matters/{found['items'][0]['id']}").json()
     assert [(a["stage"], a["content_type"]) for a in matter["attachments"]] == [
         ("report", "image/png")
     ]
@@ -223,7 +224,7 @@ def test_a_report_queued_on_a_shared_phone_is_sent_only_as_its_author(
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_timeout(1500)
     with live_server.api("dispatcher") as api:
-        assert api.get("/api/events", params={"q": title}).json()["total"] == 0
+        assert api.get("/api/matters", params={"q": title}).json()["total"] == 0
 
     page.get_by_role("button", name="退出").first.click()
     page.wait_for_url("**/login")
@@ -231,7 +232,7 @@ def test_a_report_queued_on_a_shared_phone_is_sent_only_as_its_author(
     expect(page.locator('[data-test="pending"]')).to_have_count(0, timeout=20_000)
     expect(page.locator('[data-test="others-pending"]')).to_have_count(0)
     with live_server.api("dispatcher") as api:
-        found = api.get("/api/events", params={"q": title}).json()
+        found = api.get("/api/matters", params={"q": title}).json()
     assert found["total"] == 1
     assert found["items"][0]["reporter_name"] == "用户worker_a"
 
@@ -302,7 +303,7 @@ def test_the_language_switches_to_english_and_back(visit: Callable[..., Visit]) 
     page.locator("#inbox-category").click()
     expect(page.get_by_role("option", name="Street environment")).to_be_visible()
     page.keyboard.press("Escape")
-    page.goto(page.url.replace("/inbox", "/events/999999"))
+    page.goto(page.url.replace("/inbox", "/matters/999999"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("No such matter")
     # The server answers in English too.
     page.locator('[data-test="logout"]').click()
@@ -334,4 +335,4 @@ def test_the_phone_app_opens_and_queues_a_report_with_no_network_at_all(
     w.context.set_offline(False)
     expect(page.locator('[data-test="sent-number"]')).to_be_visible(timeout=20_000)
     with live_server.api("dispatcher") as api:
-        assert api.get("/api/events", params={"q": title}).json()["total"] == 1
+        assert api.get("/api/matters", params={"q": title}).json()["total"] == 1

@@ -21,7 +21,7 @@ def test_an_administrator_sees_a_failed_notification_and_sends_it_again(
         with engine.begin() as conn:
             note = conn.scalar(
                 select(OutboxMessage.id).where(
-                    OutboxMessage.event_id == live_server.world.events["a"]
+                    OutboxMessage.matter_id == live_server.world.matters["a"]
                 )
             )
             conn.execute(

@@ -32,7 +32,7 @@ document.addEventListener('securitypolicyviolation', (e) =>
 
 
 def watch_csp(v: Visit) -> list[dict[str, Any]]:
-    """Every CSP violation of the context's pages: the DOM's events and the console's."""
+    """Every CSP violation of the context's pages: the DOM's matters and the console's."""
     found: list[dict[str, Any]] = []
     v.context.expose_binding("__cspViolation", lambda _source, info: found.append(info))
     v.context.add_init_script(WATCH_CSP)
@@ -211,7 +211,7 @@ def _violations_free(page: Page, found: list[dict[str, Any]], where: str) -> Non
 def test_no_csp_violation_on_the_main_pages(
     visit: Callable[..., Visit], live_server: LiveServer
 ) -> None:
-    event_id = live_server.world.events["a"]
+    matter_id = live_server.world.matters["a"]
     v = visit()
     found = watch_csp(v)
     page = v.go("/login")
@@ -221,7 +221,7 @@ def test_no_csp_violation_on_the_main_pages(
     page.locator("#inbox-category").click()  # a teleported Element Plus popper
     expect(page.get_by_role("option").first).to_be_visible()
     page.keyboard.press("Escape")
-    v.go(f"/events/{event_id}")
+    v.go(f"/matters/{matter_id}")
     expect(page.locator('[data-test^="attachment-"] img').first).to_be_visible()
     v.go("/map")
     expect(page.locator("path.leaflet-interactive").first).to_be_visible()

@@ -27,3 +27,10 @@ export function setLanguage(lang: 'zh' | 'en'): void {
   localStorage.setItem('fengqiao.lang', lang)
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en'
 }
+
+/** A message outside a component (in the console's language now). */
+export function tr(key: string, named: Record<string, unknown> = {}): string {
+  // Typed plainly: vue-i18n's own types of `t` for any string key are too deep to check.
+  const global = i18n.global as unknown as { t: (key: string, named: Record<string, unknown>) => string }
+  return global.t(key, named)
+}

@@ -6,7 +6,8 @@
 // and other users see how many wait, never what.
 import { openDB, type IDBPDatabase } from 'idb'
 import { ref, watch } from 'vue'
-import { ApiError, api, signedIn } from './api'
+import { ApiError, signedIn } from './api'
+import { addPhoto, reportMatter, type ReportBody } from './matters'
 import { me } from './session'
 import type { Matter } from './types'
 
@@ -19,7 +20,7 @@ export interface QueuedReport {
   refused?: boolean // the server refused it (bad input): not retried by itself
   attempts?: number
   lastTriedAt?: string
-  eventId?: number // the matter exists already; only photos are left to send
+  matterId?: number // the matter exists already; only photos are left to send
   number?: string
   owner?: number // the user who wrote it (reports queued before owners were kept have none)
 }
@@ -107,10 +108,6 @@ function refusal(e: unknown): e is ApiError {
   )
 }
 
-function extension(type: string): string {
-  return type === 'image/png' ? 'png' : type === 'image/webp' ? 'webp' : type === 'image/heic' ? 'heic' : 'jpg'
-}
-
 /**
  * Sends one report and its photos. The matter is made (or found again by its key) first;
  * each photo then goes once. `progress` is told of each step so the queue can remember it.
@@ -119,16 +116,13 @@ export async function send(
   report: QueuedReport,
   progress?: (r: QueuedReport) => Promise<void>,
 ): Promise<Matter> {
-  const matter = await api.post<Matter>('/api/events', { ...report.body, idempotency_key: report.key })
-  let r: QueuedReport = { ...report, eventId: matter.id, number: matter.number }
-  if (report.eventId !== matter.id) await progress?.(r)
+  const matter = await reportMatter({ ...(report.body as ReportBody), idempotency_key: report.key })
+  let r: QueuedReport = { ...report, matterId: matter.id, number: matter.number }
+  if (report.matterId !== matter.id) await progress?.(r)
   while (r.photos.length) {
     const photo = r.photos[0]
-    const form = new FormData()
-    form.append('file', photo, `photo.${extension(photo.type)}`)
-    form.append('stage', 'report')
     try {
-      await api.post(`/api/events/${matter.id}/attachments`, form)
+      await addPhoto(matter.id, 'report', photo)
     } catch (e) {
       if (!refusal(e)) throw e
       // The matter stands; a photo the server will never take is dropped, and said so.

@@ -13,7 +13,7 @@ const routes: RouteRecordRaw[] = [
     children: [
       { path: '', redirect: () => homeFor(me.value) },
       { path: 'inbox', component: () => import('./views/InboxView.vue'), meta: { roles: DISPATCH } },
-      { path: 'events/:id', component: () => import('./views/EventDetailView.vue'), props: true },
+      { path: 'matters/:id', component: () => import('./views/MatterDetailView.vue'), props: true },
       { path: 'tasks', component: () => import('./views/TasksView.vue'), meta: { roles: ['unit_handler'] } },
       { path: 'map', component: () => import('./views/MapView.vue'), meta: { roles: [...DISPATCH, ...GRID] } },
       { path: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { roles: DISPATCH } },
@@ -26,7 +26,7 @@ const routes: RouteRecordRaw[] = [
     children: [
       { path: '', component: () => import('./views/mobile/WorkerHome.vue'), meta: { roles: GRID } },
       { path: 'report', component: () => import('./views/mobile/WorkerReport.vue') },
-      { path: 'events/:id', component: () => import('./views/mobile/WorkerEvent.vue'), props: true },
+      { path: 'matters/:id', component: () => import('./views/mobile/WorkerMatter.vue'), props: true },
     ],
   },
   { path: '/:pathMatch(.*)*', redirect: '/' },

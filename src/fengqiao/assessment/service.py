@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, Select, and_, case, cast, func, select
 from sqlalchemy.orm import Session
@@ -27,11 +26,11 @@ from sqlalchemy.orm import Session
 from fengqiao.core import clock
 from fengqiao.core.errors import NotFound
 from fengqiao.core.permissions import Action, Principal, within
-from fengqiao.events.enums import OPEN_STATES
-from fengqiao.events.models import Event, TimelineEntry
-from fengqiao.events.service import overdue_clause, scoped_events
 from fengqiao.geo.models import Grid, Region
 from fengqiao.geo.service import Place, find_place
+from fengqiao.matters.enums import OPEN_STATES
+from fengqiao.matters.models import Matter, TimelineEntry
+from fengqiao.matters.service import overdue_clause, scoped_matters
 
 
 @dataclass
@@ -52,21 +51,21 @@ class Facts:
     rating: str | None = None
 
 
-def facts_of(event: Event) -> Facts:
+def facts_of(matter: Matter) -> Facts:
     """The facts as kept on the row (incrementally)."""
     return Facts(
-        accepted=event.accepted_at is not None and event.state not in ("merged", "rejected"),
-        merged_or_rejected=event.state in ("merged", "rejected"),
-        dispatched=event.first_dispatched_at is not None,
-        handled=event.handled_at is not None,
-        handled_on_time=bool(event.handled_on_time),
-        closed=event.closed_at is not None,
-        closed_on_time=bool(event.closed_on_time) and event.closed_at is not None,
-        closed_level=event.closed_level if event.closed_at is not None else None,
-        reworked=event.rework_count > 0,
-        returned=event.return_count > 0,
-        self_resolved=event.self_resolved,
-        rating=event.rating,
+        accepted=matter.accepted_at is not None and matter.state not in ("merged", "rejected"),
+        merged_or_rejected=matter.state in ("merged", "rejected"),
+        dispatched=matter.first_dispatched_at is not None,
+        handled=matter.handled_at is not None,
+        handled_on_time=bool(matter.handled_on_time),
+        closed=matter.closed_at is not None,
+        closed_on_time=bool(matter.closed_on_time) and matter.closed_at is not None,
+        closed_level=matter.closed_level if matter.closed_at is not None else None,
+        reworked=matter.rework_count > 0,
+        returned=matter.return_count > 0,
+        self_resolved=matter.self_resolved,
+        rating=matter.rating,
     )
 
 
@@ -210,15 +209,15 @@ def indicators(
     end: datetime | None = None,
 ) -> Indicators:
     """Sums over the facts kept on each matter, in one query, within the caller's scope."""
-    base = scoped_events(principal)
+    base = scoped_matters(principal)
     if region_path:
-        base = base.where(within(Event.region_path, region_path))
+        base = base.where(within(Matter.region_path, region_path))
     if unit_id is not None:
-        base = base.where(Event.unit_id == unit_id)
+        base = base.where(Matter.unit_id == unit_id)
     if start:
-        base = base.where(Event.reported_at >= start)
+        base = base.where(Matter.reported_at >= start)
     if end:
-        base = base.where(Event.reported_at < end)
+        base = base.where(Matter.reported_at < end)
     e = base.subquery()
     not_mr = e.c.state.not_in(("merged", "rejected"))
     closed = e.c.closed_at.is_not(None)
@@ -271,7 +270,6 @@ def indicators(
 
 # ---------------------------------------------------------------- the leaders' dashboard
 
-CHINA = ZoneInfo("Asia/Shanghai")
 TREND_DAYS = 30
 
 
@@ -290,7 +288,7 @@ class Rank:
 
 @dataclass
 class Day:
-    day: str  # YYYY-MM-DD, China time
+    day: str  # YYYY-MM-DD in the installation's zone
     reported: int = 0
     closed: int = 0
 
@@ -345,31 +343,35 @@ def _children(session: Session, place: Place | None, everything: bool) -> list[P
     return [Place(*r) for r in rows]
 
 
-def _china_day(session: Session, column: Any) -> Any:
-    """The calendar day (YYYY-MM-DD) in China time of a UTC timestamp column."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return func.to_char(func.timezone(CHINA.key, column), "YYYY-MM-DD")
-    # SQLite keeps naive UTC; China has kept UTC+8 all year since 1991.
-    return func.strftime("%Y-%m-%d", column, "+8 hours")
+def _local_day(column: Any, first: date, days: int) -> Any:
+    """The day (YYYY-MM-DD) in the installation's zone of a timestamp column from `first`
+    on, NULL after the last of `days` days. Compared with each day's bounds (moments, so
+    any offset and its changes hold) rather than converted: SQLite knows no zones."""
+    zone = clock.zone()
+    whens = []
+    for i in range(days):
+        day, end = first + timedelta(days=i), first + timedelta(days=i + 1)
+        whens.append((column < datetime.combine(end, time(), zone), day.isoformat()))
+    return case(*whens, else_=None)
 
 
 def _ranking(
-    session: Session, base: Select[Event], children: list[Place], now: datetime
+    session: Session, base: Select[Matter], children: list[Place], now: datetime
 ) -> list[Rank]:
     if not children:
         return []
     # Which child each matter lies in; grouped on a subquery's column (PostgreSQL
     # would not match the bound parameters of the same CASE in SELECT and GROUP BY).
     child = case(
-        *[(within(Event.region_path, c.path), c.code) for c in children], else_=None
+        *[(within(Matter.region_path, c.path), c.code) for c in children], else_=None
     ).label("child")
-    accepted = and_(Event.accepted_at.is_not(None), Event.state.not_in(("merged", "rejected")))
-    closed = Event.closed_at.is_not(None)
+    accepted = and_(Matter.accepted_at.is_not(None), Matter.state.not_in(("merged", "rejected")))
+    closed = Matter.closed_at.is_not(None)
     flags = base.with_only_columns(
         child,
         case((accepted, 1), else_=0).label("accepted"),
         case((closed, 1), else_=0).label("closed"),
-        case((and_(closed, Event.closed_on_time.is_(True)), 1), else_=0).label("on_time"),
+        case((and_(closed, Matter.closed_on_time.is_(True)), 1), else_=0).label("on_time"),
         case((overdue_clause(now), 1), else_=0).label("overdue"),
     ).subquery()
     rows = session.execute(
@@ -399,15 +401,15 @@ def _ranking(
     )
 
 
-def _trend(session: Session, base: Select[Event], first: date, days: int) -> list[Day]:
-    start = datetime.combine(first, time(), CHINA)
+def _trend(session: Session, base: Select[Matter], first: date, days: int) -> list[Day]:
+    start = datetime.combine(first, time(), clock.zone())
     out = {
         (first + timedelta(days=i)).isoformat(): Day((first + timedelta(days=i)).isoformat())
         for i in range(days)
     }
-    for column, name in ((Event.reported_at, "reported"), (Event.closed_at, "closed")):
+    for column, name in ((Matter.reported_at, "reported"), (Matter.closed_at, "closed")):
         sub = (
-            base.with_only_columns(_china_day(session, column).label("day"))
+            base.with_only_columns(_local_day(column, first, days).label("day"))
             .where(column >= start)
             .subquery()
         )
@@ -421,7 +423,8 @@ def _trend(session: Session, base: Select[Event], first: date, days: int) -> lis
 def dashboard(session: Session, principal: Principal, region_code: str | None = None) -> Dashboard:
     """The leaders' screen over the caller's scope, or a region or grid within it: today's
     intake, open and overdue matters, the indicators, the places one level below ranked
-    by closure rate, and reports and closures of the last 30 days (China time)."""
+    by closure rate, and reports and closures of the last 30 days (days counted in the
+    installation's zone)."""
     principal.require(Action.geo_read)  # it names regions; residents have none to see
     if region_code:
         place = find_place(session, code=region_code)
@@ -432,17 +435,17 @@ def dashboard(session: Session, principal: Principal, region_code: str | None = 
     else:
         place = None
     path = place.path if place else None
-    base = scoped_events(principal)
+    base = scoped_matters(principal)
     if path:
-        base = base.where(within(Event.region_path, path))
+        base = base.where(within(Matter.region_path, path))
     now = clock.now()
-    today = now.astimezone(CHINA).date()
-    midnight = datetime.combine(today, time(), CHINA)
+    today = now.astimezone(clock.zone()).date()
+    midnight = datetime.combine(today, time(), clock.zone())
     totals = session.execute(
         base.with_only_columns(
-            func.coalesce(func.sum(case((Event.reported_at >= midnight, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Matter.reported_at >= midnight, 1), else_=0)), 0),
             func.coalesce(
-                func.sum(case((Event.state.in_([s.value for s in OPEN_STATES]), 1), else_=0)),
+                func.sum(case((Matter.state.in_([s.value for s in OPEN_STATES]), 1), else_=0)),
                 0,
             ),
             func.coalesce(func.sum(case((overdue_clause(now), 1), else_=0)), 0),

@@ -11,12 +11,23 @@ from sqlalchemy.orm import Session
 from fengqiao.calendar.models import CalendarDay, CalendarYear
 from fengqiao.core import clock
 from fengqiao.core.errors import Invalid
+from fengqiao.core.labels import Label
 from fengqiao.core.permissions import Action, Principal
 from fengqiao.core.revision import RevisionCache, bump_revision
-from fengqiao.core.workcalendar import DayKind, SpecialDay, WorkCalendar, special_days_from_package
+from fengqiao.core.workcalendar import (
+    DayKind,
+    SpecialDay,
+    WorkCalendar,
+    package_day_names,
+    special_days_from_package,
+)
 from fengqiao.geo.service import root_paths
 
 REVISION = "calendar"
+NO_HOLIDAY_DATA = Label(
+    "{y} 年的法定节假日和调休安排尚未录入，期限按周末计算并标记",
+    "No holiday data for {y}: deadlines fall back to weekends and are flagged",
+)
 
 
 def seed_from_package(session: Session, years: range | None = None) -> list[int]:
@@ -55,7 +66,7 @@ def calendar_cache() -> RevisionCache[WorkCalendar]:
 
 
 def year_status(
-    session: Session, principal: Principal
+    session: Session, principal: Principal, lang: str = "zh"
 ) -> tuple[list[tuple[int, bool, str | None, int, int]], list[str]]:
     """Per year: (year, covered, source, holidays, workdays) from two years back to next
     year, and a warning for each year in that span without data."""
@@ -73,12 +84,18 @@ def year_status(
         for y in years
     ]
     warnings = [
-        f"{y} 年的法定节假日和调休安排尚未录入，期限按周末计算并标记 "
-        f"(no holiday data for {y}: deadlines fall back to weekends and are flagged)"
+        NO_HOLIDAY_DATA(lang).format(y=y)
         for y, covered, *_ in rows
         if not covered and y >= this_year
     ]
     return rows, warnings
+
+
+def day_name(day: CalendarDay, lang: str) -> str:
+    """A day's name in `lang`: the package's days have English names, an administrator's
+    are as typed."""
+    known = package_day_names().get(day.name) if day.source == "package" else None
+    return known(lang) if known else day.name
 
 
 def list_days(session: Session, principal: Principal, year: int) -> list[CalendarDay]:

@@ -17,7 +17,7 @@ from fengqiao.core.errors import Invalid, error_responses
 from fengqiao.core.fields import FIRST_YEAR, LAST_YEAR, When
 from fengqiao.core.permissions import Action
 from fengqiao.core.workcalendar import DayKind, SpecialDay
-from fengqiao.deps import PrincipalDep, SessionDep
+from fengqiao.deps import LanguageDep, PrincipalDep, SessionDep
 
 router = APIRouter(tags=["calendar 工作日历"], responses=error_responses(401, 422, 503))
 
@@ -30,8 +30,8 @@ Year = Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR, examples=[2027])]
     summary="各年度节假日数据是否已录入",
     responses=error_responses(403),
 )
-def status(session: SessionDep, principal: PrincipalDep) -> CalendarStatus:
-    rows, warnings = service.year_status(session, principal)
+def status(session: SessionDep, principal: PrincipalDep, lang: LanguageDep) -> CalendarStatus:
+    rows, warnings = service.year_status(session, principal, lang)
     return CalendarStatus(
         years=[
             YearStatus(year=y, covered=c, source=s, holidays=h, workdays=w)
@@ -93,9 +93,13 @@ def deadline(
     summary="某年的法定节假日与调休上班日",
     responses=error_responses(403),
 )
-def list_days(year: Year, session: SessionDep, principal: PrincipalDep) -> list[SpecialDayOut]:
+def list_days(
+    year: Year, session: SessionDep, principal: PrincipalDep, lang: LanguageDep
+) -> list[SpecialDayOut]:
     return [
-        SpecialDayOut(day=d.day, kind=DayKind(d.kind), name=d.name, source=d.source)
+        SpecialDayOut(
+            day=d.day, kind=DayKind(d.kind), name=service.day_name(d, lang), source=d.source
+        )
         for d in service.list_days(session, principal, year)
     ]
 
@@ -107,10 +111,15 @@ def list_days(year: Year, session: SessionDep, principal: PrincipalDep) -> list[
     responses=error_responses(403, 413),
 )
 def set_year(
-    year: Year, body: YearLoad, request: Request, session: SessionDep, principal: PrincipalDep
+    year: Year,
+    body: YearLoad,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    lang: LanguageDep,
 ) -> list[SpecialDayOut]:
     service.set_year(
         session, principal, year, [SpecialDay(d.day, d.kind, d.name) for d in body.days]
     )
     request.app.state.calendar.invalidate()
-    return list_days(year, session, principal)
+    return list_days(year, session, principal, lang)

@@ -1,39 +1,26 @@
 """What intake and dispatch do with the text model: category suggestions mapped onto the
-installation's categories, the decision to route by itself, possible duplicates, and the
-dispatchers' corrections kept as training data."""
+installation's categories, the decision to route by itself, the scoring of possible
+duplicates, and the dispatchers' corrections kept as training data.
+
+This package knows no matter model: callers hand it plain values (fengqiao.matters.duplicates
+runs the candidate query over recent matters and scores them here)."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Float,
-    Integer,
-    Select,
-    bindparam,
-    column,
-    func,
-    literal,
-    select,
-    true,
-    union_all,
-)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengqiao.classify import duplicates
 from fengqiao.classify.duplicates import DuplicateCandidate, NewMessage
 from fengqiao.classify.models import CategoryCorrection
 from fengqiao.core import clock
-from fengqiao.events.models import Event
-from fengqiao.geo.cells import box_around, cells_near
 
 # Duplicates: a matter reported within this window and radius, with similar text.
 DUPLICATE_WINDOW = timedelta(days=7)
@@ -94,19 +81,27 @@ def suggest_categories(
 
 
 def record_correction(
-    session: Session, event: Event, category_code: str, name: str, actor_id: int | None
+    session: Session,
+    *,
+    matter_id: int,
+    title: str,
+    text: str,
+    suggested: Mapping[str, Any] | None,
+    category_code: str,
+    name: str,
+    actor_id: int | None,
 ) -> None:
     """Keeps the message with the dispatcher's category when it differs from the model's
-    first suggestion."""
-    suggested = event.category_suggestions or {}
+    first suggestion (`suggested`: the matter's category suggestions, as kept)."""
+    suggested = suggested or {}
     items = suggested.get("items") or []
     if not items or items[0].get("code") == category_code:
         return
     session.add(
         CategoryCorrection(
-            event_id=event.id,
-            title=event.title,
-            text=event.description,
+            matter_id=matter_id,
+            title=title,
+            text=text,
             predicted=str(items[0]["label"]),
             probability=float(items[0]["p"]),
             model_version=str(suggested.get("model", "")),
@@ -128,136 +123,27 @@ def corrections(session: Session) -> list[tuple[str, str, str]]:
     return [(t, x, label) for t, x, label in rows]
 
 
-# What intake keeps of a recent matter (RecentMatter).
-_KEPT = (
-    Event.id,
-    Event.number,
-    Event.title,
-    Event.description,
-    Event.lon,
-    Event.lat,
-    Event.reported_at,
-    Event.region_path,
-    Event.reporter_id,
-)
-_OPEN = Event.state.not_in(("merged", "rejected"))
+class MatterFacts(Protocol):
+    """What is kept of a matter: a matter, or a row of these columns of it."""
 
-
-def _candidates(query: DuplicateQuery, since: datetime) -> Select[int]:
-    """The newest matters that may repeat the query's: reported since `since`, not closed
-    as merged or rejected, in the cells around its point and a box a little larger than
-    the radius (the finder measures the true distance); else in its grid, or its region."""
-    statement = (
-        select(Event.id)
-        .where(Event.reported_at >= since, _OPEN)
-        .order_by(Event.reported_at.desc())
-        .limit(DUPLICATE_CANDIDATES)
-    )
-    if query.box is not None:
-        lon0, lon1, lat0, lat1 = query.box
-        return statement.where(
-            Event.cell.in_(query.cells),
-            Event.lon.between(lon0, lon1),
-            Event.lat.between(lat0, lat1),
-        )
-    event = query.event
-    if event.grid_id is not None:
-        return statement.where(Event.grid_id == event.grid_id)
-    return statement.where(Event.region_path == event.region_path)
-
-
-def _nearby_statement() -> Select[tuple[int, int]]:
-    """PostgreSQL: the candidates of many positioned matters in one statement of fixed text
-    (so that it is prepared once per connection). The matters come as a JSON array of
-    (matter, cell, box) rows, one per cell around each; each cell is joined laterally to its
-    newest matters in the box (on the (cell, time) index), and
-    the newest of each matter's cells are kept."""
-    cells = (
-        func.jsonb_to_recordset(bindparam("cells", type_=JSONB))
-        .table_valued(
-            column("query", Integer),
-            column("cell", BigInteger),
-            column("lon0", Float),
-            column("lon1", Float),
-            column("lat0", Float),
-            column("lat1", Float),
-        )
-        .render_derived(name="cells", with_types=True)
-    )
-    found = (
-        select(Event.id, Event.reported_at)
-        .where(
-            Event.cell == cells.c.cell,
-            Event.reported_at >= bindparam("since"),
-            _OPEN,
-            Event.lon.between(cells.c.lon0, cells.c.lon1),
-            Event.lat.between(cells.c.lat0, cells.c.lat1),
-        )
-        .order_by(Event.reported_at.desc())
-        .limit(DUPLICATE_CANDIDATES)
-        .lateral("found")
-    )
-    newest = (
-        func.row_number()
-        .over(partition_by=cells.c.query, order_by=found.c.reported_at.desc())
-        .label("newest")
-    )
-    ranked = select(cells.c.query, found.c.id, newest).select_from(cells.join(found, true()))
-    inner = ranked.subquery("ranked")
-    return select(inner.c.query, inner.c.id).where(inner.c.newest <= DUPLICATE_CANDIDATES)
-
-
-_NEARBY = _nearby_statement()
-
-
-@dataclass(frozen=True)
-class DuplicateQuery:
-    """A new matter to look for possible duplicates of, with the similarity from which a
-    candidate counts; made when the report is read (before the writer), with its text's
-    fingerprint and, for a position, the box and cells its candidates lie in."""
-
-    event: Event
-    threshold: float
-    fingerprint: duplicates.Fingerprint = field(init=False)
-    box: tuple[float, float, float, float] | None = field(init=False)  # lon0, lon1, lat0, lat1
-    cells: list[int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        event = self.event
-        made = duplicates.fingerprint(event.title, event.description)
-        object.__setattr__(self, "fingerprint", made)
-        box, cells = None, []
-        if event.lon is not None and event.lat is not None:
-            box = box_around(event.lon, event.lat, DUPLICATE_RADIUS_M)
-            cells = cells_near(event.lon, event.lat, DUPLICATE_RADIUS_M)
-        object.__setattr__(self, "box", box)
-        object.__setattr__(self, "cells", cells)
-
-
-def _candidate_rows(connection: Connection, queries: Sequence[DuplicateQuery]) -> list[Any]:
-    """(query index, candidate id) of every query's candidates."""
-    since = clock.now() - DUPLICATE_WINDOW
-    rows: list[Any] = []
-    rest = list(enumerate(queries))
-    if connection.dialect.name == "postgresql":
-        cells = []
-        for i, q in rest:
-            if q.box is not None:
-                lon0, lon1, lat0, lat1 = q.box
-                box = {"query": i, "lon0": lon0, "lon1": lon1, "lat0": lat0, "lat1": lat1}
-                cells += [{**box, "cell": c} for c in q.cells]
-        if cells:
-            rows += connection.execute(_NEARBY, {"cells": cells, "since": since}).all()
-            done = {c["query"] for c in cells}
-            rest = [(i, q) for i, q in rest if i not in done]
-    arms = [
-        select(literal(i).label("query"), *found.c)
-        for i, q in rest
-        for found in [_candidates(q, since).subquery()]
-    ]
-    if arms:
-        rows += connection.execute(union_all(*arms) if len(arms) > 1 else arms[0]).all()
-    return rows
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def lon(self) -> float | None: ...
+    @property
+    def lat(self) -> float | None: ...
+    @property
+    def reported_at(self) -> datetime: ...
+    @property
+    def region_path(self) -> str: ...
+    @property
+    def reporter_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,18 +163,17 @@ class RecentMatter:
     fingerprint: duplicates.Fingerprint
 
     @classmethod
-    def of(cls, event: Any) -> RecentMatter:
-        """Of a matter, or of a row of its columns in `_KEPT`."""
+    def of(cls, matter: MatterFacts) -> RecentMatter:
         return cls(
-            event.id,
-            event.number,
-            event.title,
-            event.lon,
-            event.lat,
-            event.reported_at,
-            event.region_path,
-            event.reporter_id,
-            duplicates.fingerprint(event.title, event.description or ""),
+            matter.id,
+            matter.number,
+            matter.title,
+            matter.lon,
+            matter.lat,
+            matter.reported_at,
+            matter.region_path,
+            matter.reporter_id,
+            duplicates.fingerprint(matter.title, matter.description or ""),
         )
 
 
@@ -339,40 +224,22 @@ class FoundDuplicate:
         return {"id": m.id, "number": m.number, "title": m.title, "score": self.score}
 
 
-def find_duplicates(
-    connection: Connection, queries: Sequence[DuplicateQuery]
-) -> list[list[FoundDuplicate]]:
-    """For each new matter, the matters reported in the window before it within the radius
-    (or in its grid, or region, when it has no position), not closed as merged or
-    rejected, whose text scores at least its threshold; best first. The candidates of all
-    the matters come in one query (their ids only); the rest is read only for candidates
-    this process has not kept."""
-    if not queries:
-        return []
-    by_query: dict[int, list[int]] = {}
-    for query, matter_id in _candidate_rows(connection, queries):
-        by_query.setdefault(query, []).append(matter_id)
-    kept = RECENT_MATTERS.get_many({m for ids in by_query.values() for m in ids})
-    unseen = {m for ids in by_query.values() for m in ids if m not in kept}
-    if unseen:
-        for event in connection.execute(select(*_KEPT).where(Event.id.in_(unseen))):
-            kept[event.id] = matter = RecentMatter.of(event)
-            RECENT_MATTERS.put(matter)
-    return [_found(q, [kept[m] for m in by_query.get(i, [])]) for i, q in enumerate(queries)]
-
-
-def _found(query: DuplicateQuery, candidates: Sequence[RecentMatter]) -> list[FoundDuplicate]:
+def closest(
+    new: NewMessage,
+    fingerprint: duplicates.Fingerprint,
+    candidates: Sequence[RecentMatter],
+    threshold: float,
+) -> list[FoundDuplicate]:
+    """The possible duplicates of a new message among recent matters near it in place and
+    time (`fingerprint` is the new message's): those whose text scores at least
+    `threshold` and that lie within the radius, best first."""
     if not candidates:
         return []
-    event = query.event
-    scores = query.fingerprint.similarities([c.fingerprint for c in candidates])
+    scores = fingerprint.similarities([c.fingerprint for c in candidates])
     # Ranked (and measured) are only the candidates that score; most do not.
     scored = {
-        c.id: (c, s)
-        for c, s in zip(candidates, scores.tolist(), strict=True)
-        if s >= query.threshold
+        c.id: (c, s) for c, s in zip(candidates, scores.tolist(), strict=True) if s >= threshold
     }
-    new = NewMessage(event.title, event.description, None, event.lon, event.lat)
     ranked = duplicates.rank(
         new,
         [

@@ -242,9 +242,13 @@ def _nb_svm(
 
 def _fit_calibrator(scores: F64, y: NDArray[np.int64], c: float) -> tuple[F64, F64]:
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     n_labels = scores.shape[1]
-    model = LogisticRegression(C=c, max_iter=2000).fit(scores, y)
+    # One BLAS thread: the arrays are tiny (labels x labels), and on a busy machine threads
+    # that wait for each other made each of its ~1,000 gradient steps 20 times slower.
+    with threadpool_limits(1, user_api="blas"):
+        model = LogisticRegression(C=c, max_iter=2000).fit(scores, y)
     # Spread over all labels; one absent from y keeps a very low bias.
     weights = np.zeros((n_labels, n_labels))
     bias = np.full(n_labels, -30.0)

@@ -15,7 +15,9 @@ class CategoryCorrection(Base):
     __tablename__ = "classifier_correction"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    matter_id: Mapped[int] = mapped_column(
+        "event_id", ForeignKey("event.id", ondelete="CASCADE"), key="matter_id", index=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     predicted: Mapped[str] = mapped_column(String(64))  # the model's label

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import secrets
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,10 +20,6 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("var"), description="uploads, the SQLite file, models")
     database_url: str = Field(default="", description="empty: SQLite file in data_dir")
-    secret_key: str = Field(
-        default_factory=lambda: secrets.token_urlsafe(32),
-        description="signs nothing secret-critical yet; set it in production",
-    )
     host: str = "127.0.0.1"
     port: int = 8000
     access_log: bool = True  # uvicorn's line per request
@@ -44,6 +40,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10 * 1024 * 1024
     # Grid code = parent region code + this many digits of sequence.
     grid_code_digits: int = 2
+    # The zone of days, working hours and matter numbers (an IANA name; `clock.zone()`).
     timezone: str = "Asia/Shanghai"
     # Background work: "inprocess" (a thread in the server; the embedded default) or
     # "off" (run `fengqiao worker` processes on the job queue instead).
@@ -64,7 +61,6 @@ class Settings(BaseSettings):
     # The job queue's Redis stream, and the prefix of its other keys: installations that
     # share one Redis need their own.
     jobs_stream: str = "fengqiao:jobs"
-    default_language: str = "zh"
     # The text model (a folder made by `fengqiao classify train`); empty: data_dir/classifier
     # when it exists, else none (matters then wait for a dispatcher to categorise them).
     classifier_dir: Path | None = None
@@ -148,6 +144,14 @@ def settings_problems(settings: Settings) -> list[str]:
             )
         elif name.endswith("_URL") and (bad := _url_problem(name, value, ("http", "https"))):
             problems.append(bad)
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"FENGQIAO_TIMEZONE 不是已知的时区（例如 Asia/Shanghai）：{settings.timezone!r} / "
+            f"FENGQIAO_TIMEZONE is not a known time zone (e.g. Asia/Shanghai): "
+            f"{settings.timezone!r}"
+        )
     if settings.background not in BACKGROUND_MODES:
         problems.append(
             f"FENGQIAO_BACKGROUND 只能是 inprocess 或 off，现为 {settings.background!r} / "

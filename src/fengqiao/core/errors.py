@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -88,6 +89,15 @@ class Invalid(AppError):
     status, code = 422, "invalid"
 
 
+class InvalidFields(Invalid):
+    """A payload its model refused, validated in a service rather than by FastAPI: answered
+    as a bad request body is, field by field."""
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__("输入有误", "Invalid input")
+        self.errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in errors]
+
+
 class TooMany(AppError):
     status, code = 429, "too_many_requests"
 
@@ -161,9 +171,9 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "请求"
 
 
-def _validation_details(exc: RequestValidationError, lang: str) -> list[dict[str, Any]]:
+def _validation_details(errors: Sequence[Any], lang: str) -> list[dict[str, Any]]:
     details = []
-    for err in exc.errors():
+    for err in errors:
         field = _field(tuple(err.get("loc", ())))
         kind = str(err.get("type", ""))
         if lang == "en":
@@ -295,10 +305,23 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
     )
 
 
+def _invalid(errors: Sequence[Any], lang: str) -> JSONResponse:
+    details = _validation_details(errors, lang)
+    first = details[0] if details else {"field": "", "message": ""}
+    summary = (
+        f"Invalid input: {first['field']}: {first['message']}"
+        if lang == "en"
+        else f"输入有误：{first['field']}：{first['message']}"
+    )
+    return JSONResponse(_body("invalid", summary, details=details), 422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
         lang = request_language(request)
+        if isinstance(exc, InvalidFields):
+            return _invalid(exc.errors, lang)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
         if isinstance(exc, Unauthorized):
             headers = {"WWW-Authenticate": "Bearer"}
@@ -306,15 +329,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        lang = request_language(request)
-        details = _validation_details(exc, lang)
-        first = details[0] if details else {"field": "", "message": ""}
-        summary = (
-            f"Invalid input: {first['field']}: {first['message']}"
-            if lang == "en"
-            else f"输入有误：{first['field']}：{first['message']}"
-        )
-        return JSONResponse(_body("invalid", summary, details=details), 422)
+        return _invalid(exc.errors(), request_language(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

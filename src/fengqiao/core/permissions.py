@@ -15,37 +15,23 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, true
 
 from fengqiao.core.errors import Forbidden, OutsideJurisdiction
+from fengqiao.core.labels import LabelledStr
 
 
-class Role(StrEnum):
-    grid_head = "grid_head"
-    grid_instructor = "grid_instructor"
-    grid_worker_fulltime = "grid_worker_fulltime"
-    grid_worker_parttime = "grid_worker_parttime"
-    volunteer = "volunteer"
-    dispatcher = "dispatcher"
-    unit_handler = "unit_handler"
-    mediator = "mediator"
-    resident = "resident"
-    maritime_officer = "maritime_officer"
-    leader = "leader"
-    admin = "admin"
+class Role(LabelledStr):
+    grid_head = "grid_head", "网格长", "Grid head"
+    grid_instructor = "grid_instructor", "网格指导员", "Grid instructor"
+    grid_worker_fulltime = "grid_worker_fulltime", "专职网格员", "Full-time grid worker"
+    grid_worker_parttime = "grid_worker_parttime", "兼职网格员", "Part-time grid worker"
+    volunteer = "volunteer", "网格志愿者", "Grid volunteer"
+    dispatcher = "dispatcher", "指挥中心派遣员", "Dispatcher"
+    unit_handler = "unit_handler", "部门处置人员", "Unit handler"
+    mediator = "mediator", "人民调解员", "Mediator"
+    resident = "resident", "群众", "Resident"
+    maritime_officer = "maritime_officer", "海上执法人员", "Maritime officer"
+    leader = "leader", "领导", "Leader"
+    admin = "admin", "系统管理员", "Administrator"
 
-
-ROLE_NAMES_ZH: dict[Role, str] = {
-    Role.grid_head: "网格长",
-    Role.grid_instructor: "网格指导员",
-    Role.grid_worker_fulltime: "专职网格员",
-    Role.grid_worker_parttime: "兼职网格员",
-    Role.volunteer: "网格志愿者",
-    Role.dispatcher: "指挥中心派遣员",
-    Role.unit_handler: "部门处置人员",
-    Role.mediator: "人民调解员",
-    Role.resident: "群众",
-    Role.maritime_officer: "海上执法人员",
-    Role.leader: "领导",
-    Role.admin: "系统管理员",
-}
 
 GRID_STAFF = frozenset(
     {Role.grid_head, Role.grid_instructor, Role.grid_worker_fulltime, Role.grid_worker_parttime}

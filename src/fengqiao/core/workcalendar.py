@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
 from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from fengqiao.core import clock
+from fengqiao.core.labels import Label
 
 
 class DayKind(StrEnum):
@@ -67,12 +69,12 @@ class WorkCalendar:
         self,
         special_days: Iterable[SpecialDay],
         covered_years: Iterable[int],
-        tz: ZoneInfo = SHANGHAI,
+        tz: ZoneInfo | None = None,
         hours: WorkingHours | None = None,
     ) -> None:
         self.special = {d.day: d for d in special_days}
         self.covered_years = frozenset(covered_years)
-        self.tz = tz
+        self.tz = tz or clock.zone()
         self.hours = hours or WorkingHours()
         self._day_seconds = self.hours.seconds_per_day
 
@@ -87,12 +89,6 @@ class WorkCalendar:
 
     def is_working_day(self, d: date) -> bool:
         return self.day_info(d).is_working
-
-    def next_working_day(self, d: date) -> date:
-        d += timedelta(days=1)
-        while not self.is_working_day(d):
-            d += timedelta(days=1)
-        return d
 
     # ------------------------------------------------------------ helpers
 
@@ -207,6 +203,24 @@ class WorkCalendar:
         return info.is_working
 
 
+# An adjusted working day is named after its holiday.
+WORKDAY_IN_LIEU = Label("{h}调休上班", "{h} (working day in lieu)")
+
+
+@cache
+def package_day_names() -> dict[str, Label]:
+    """The Chinese names the package's days are stored under, each with its English one
+    (the package names its holidays in both languages)."""
+    from chinese_calendar.constants import Holiday
+
+    holidays = [Label(str(h.chinese), str(h.value)) for h in Holiday]
+    in_lieu = [
+        Label(WORKDAY_IN_LIEU.zh.format(h=h.zh), WORKDAY_IN_LIEU.en.format(h=h.en))
+        for h in holidays
+    ]
+    return {label.zh: label for label in holidays + in_lieu}
+
+
 def special_days_from_package(years: Iterable[int]) -> tuple[list[SpecialDay], list[int]]:
     """Holidays and adjusted working days from the `chinese-calendar` package for the
     requested years it covers, and the list of those years."""
@@ -229,7 +243,7 @@ def special_days_from_package(years: Iterable[int]) -> tuple[list[SpecialDay], l
         if d.year in covered
     ]
     days += [
-        SpecialDay(d, DayKind.workday, name(v) + "调休上班")
+        SpecialDay(d, DayKind.workday, WORKDAY_IN_LIEU.zh.format(h=name(v)))
         for d, v in chinese_calendar.workdays.items()
         if d.year in covered
     ]

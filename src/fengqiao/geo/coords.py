@@ -7,17 +7,13 @@ mainland China; BD-09 adds a further rotation and shift on top of GCJ-02. Storag
 from __future__ import annotations
 
 import math
-from enum import StrEnum
+
+# Defined with the enums (the schemas, below this module, name it); importable here as before.
+from fengqiao.geo.enums import CoordinateSystem as CoordinateSystem
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 formula uses
 _EE = 0.00669342162296594323  # its first eccentricity squared
 _X_PI = math.pi * 3000.0 / 180.0
-
-
-class CoordinateSystem(StrEnum):
-    wgs84 = "wgs84"
-    gcj02 = "gcj02"
-    bd09 = "bd09"
 
 
 def outside_china(lon: float, lat: float) -> bool:

@@ -1,31 +1,17 @@
-from enum import IntEnum, StrEnum
+from enum import StrEnum
+
+from fengqiao.core.labels import LabelledStr
 
 
-class GridKind(StrEnum):
-    base = "base"  # 基础网格 (全科网格)
-    enterprise = "enterprise"  # 专属网格
-    sea = "sea"  # 海上网格
+class CoordinateSystem(StrEnum):
+    """The coordinate systems a position may be given in (geo.coords converts them)."""
+
+    wgs84 = "wgs84"
+    gcj02 = "gcj02"  # 高德/腾讯
+    bd09 = "bd09"  # 百度
 
 
-GRID_KIND_ZH = {
-    GridKind.base: "基础网格",
-    GridKind.enterprise: "专属网格",
-    GridKind.sea: "海上网格",
-}
-
-
-class RegionLevel(IntEnum):
-    province = 0
-    city = 1
-    county = 2  # 区县
-    township = 3  # 乡镇街道
-    community = 4  # 村社区
-
-
-LEVEL_ZH = {
-    RegionLevel.province: "省",
-    RegionLevel.city: "市",
-    RegionLevel.county: "区县",
-    RegionLevel.township: "乡镇街道",
-    RegionLevel.community: "村社区",
-}
+class GridKind(LabelledStr):
+    base = "base", "基础网格", "Base grid"  # 全科网格
+    enterprise = "enterprise", "专属网格", "Enterprise grid"
+    sea = "sea", "海上网格", "Sea grid"

@@ -14,7 +14,7 @@ class Region(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
     name: Mapped[str] = mapped_column(String(64))
-    level: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)  # core.levels.Level: 2 community … 6 province
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     # `330305/330305001/` — the subtree of a node is a range of this column.
     path: Mapped[str] = mapped_column(PathString(), unique=True)

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fengqiao.core.fields import RegionCode, Text
-from fengqiao.geo.coords import CoordinateSystem
+from fengqiao.geo.enums import CoordinateSystem
 
 # A GeoJSON geometry; its size is bounded by the request's (413).
 Geometry = Annotated[dict[str, Any], Field(description="GeoJSON geometry, WGS84")]
@@ -61,8 +61,8 @@ class LocateManyResponse(BaseModel):
 class RegionOut(BaseModel):
     code: str
     name: str
-    level: int
-    level_name: str
+    level: int = Field(description="2 村社区 … 6 省, the scale of core.levels")
+    level_name: str = Field(description="in the caller's language (Accept-Language)")
     parent_code: str | None
     path: str
     has_geometry: bool
@@ -91,18 +91,6 @@ class GridOut(BaseModel):
     geometry: dict[str, Any] | None = None
 
 
-class TeamMemberOut(BaseModel):
-    user_id: int
-    display_name: str
-    team_role: str
-    team_role_name: str
-    phone: str | None
-
-
-class GridDetail(GridOut):
-    team: list[TeamMemberOut]
-
-
 class GridCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -111,17 +99,3 @@ class GridCreate(BaseModel):
     kind: Literal["base", "enterprise", "sea"]
     region_code: RegionCode
     geometry: Geometry
-
-
-class ImportProblem(BaseModel):
-    feature: int | None
-    code: str | None
-    kind: str  # invalid | unknown_parent | overlap | outside_parent | duplicate | bad_code
-    message: str
-
-
-class ImportReport(BaseModel):
-    created: int = 0
-    updated: int = 0
-    rejected: bool = False
-    problems: list[ImportProblem] = []

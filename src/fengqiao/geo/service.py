@@ -13,8 +13,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from fengqiao.core.errors import Conflict, Invalid, NotFound
+from fengqiao.core.levels import code_level
 from fengqiao.core.permissions import Action, Principal, within
-from fengqiao.core.regioncodes import is_child_code, level_of
+from fengqiao.core.regioncodes import is_child_code
 from fengqiao.core.revision import RevisionCache, bump_revision
 from fengqiao.geo import geometry as geo
 from fengqiao.geo.coords import CoordinateSystem, to_wgs84
@@ -87,7 +88,7 @@ def upsert_region(
     geometry: BaseGeometry | None,
 ) -> tuple[Region, bool]:
     """Create or update one region; checks the code nests in its parent's."""
-    level = level_of(code)
+    level = code_level(code)
     parent = None
     if parent_code:
         parent = session.scalar(select(Region).where(Region.code == parent_code))
@@ -492,7 +493,7 @@ def import_regions(
         try:
             if not isinstance(feature, dict) or not code or not name:
                 raise Invalid("缺少 code 或 name 属性", "Missing code or name property")
-            level_of(code)
+            code_level(code)
             if code in seen:
                 raise Invalid("区划代码重复", "Duplicate region code")
             seen.add(code)
@@ -503,8 +504,8 @@ def import_regions(
             result.errors.append((i, code, exc.code, exc.message("zh"), exc.message("en")))
         if progress:
             progress(1)
-    # Parents first: shorter codes are higher in the tree.
-    parsed.sort(key=lambda item: (level_of(item[0]), item[0]))
+    # Parents first: the higher levels of the tree.
+    parsed.sort(key=lambda item: (-code_level(item[0]), item[0]))
     if not result.errors:
         for code, name, parent_code, geom in parsed:
             try:

@@ -6,16 +6,16 @@ import shapely
 from fastapi import APIRouter, Query, Request
 
 from fengqiao.core.errors import error_responses
-from fengqiao.core.fields import Flag, Limit, Offset, PlaceCode, RegionCode
+from fengqiao.core.fields import Flag, Limit, Offset, RegionCode
+from fengqiao.core.levels import Level
 from fengqiao.deps import LanguageDep, PrincipalDep, SessionDep, SettingsDep
 from fengqiao.geo import geometry as geo
 from fengqiao.geo import service
-from fengqiao.geo.enums import GRID_KIND_ZH, LEVEL_ZH, GridKind, RegionLevel
+from fengqiao.geo.enums import GridKind
 from fengqiao.geo.models import Grid, Region
 from fengqiao.geo.schemas import (
     GridBrief,
     GridCreate,
-    GridDetail,
     GridOut,
     LocateManyRequest,
     LocateManyResponse,
@@ -23,10 +23,7 @@ from fengqiao.geo.schemas import (
     LocateResponse,
     RegionCreate,
     RegionOut,
-    TeamMemberOut,
 )
-from fengqiao.people import service as people
-from fengqiao.people.enums import TEAM_ROLE_ZH, TeamRole
 
 router = APIRouter(tags=["geo 网格"], responses=error_responses(401, 422, 503))
 
@@ -91,7 +88,9 @@ def locate_many(
     )
 
 
-def region_out(session: SessionDep, region: Region, with_geometry: bool = False) -> RegionOut:
+def region_out(
+    session: SessionDep, region: Region, lang: str, with_geometry: bool = False
+) -> RegionOut:
     parent_code = session.get(Region, region.parent_id).code if region.parent_id else None  # type: ignore[union-attr]
     geometry = (
         geo.to_geojson(shapely.from_wkb(region.geometry_wkb))
@@ -102,7 +101,7 @@ def region_out(session: SessionDep, region: Region, with_geometry: bool = False)
         code=region.code,
         name=region.name,
         level=region.level,
-        level_name=LEVEL_ZH[RegionLevel(region.level)],
+        level_name=Level(region.level).label(lang),
         parent_code=parent_code,
         path=region.path,
         has_geometry=region.geometry_wkb is not None,
@@ -119,15 +118,24 @@ def region_out(session: SessionDep, region: Region, with_geometry: bool = False)
 def list_regions(
     session: SessionDep,
     principal: PrincipalDep,
+    lang: LanguageDep,
     parent: RegionCode | None = None,
-    level: Annotated[int | None, Query(ge=0, le=4)] = None,
+    level: Annotated[
+        int | None,
+        Query(
+            ge=Level.community.value,
+            le=Level.province.value,
+            description="层级：2 村社区、3 乡镇街道、4 区县、5 市、6 省 · "
+            "level: 2 village/community, 3 township, 4 county, 5 city, 6 province",
+        ),
+    ] = None,
     limit: Annotated[int, Limit(2000)] = 500,
     offset: Offset = 0,
 ) -> list[RegionOut]:
     regions = service.list_regions(
         session, principal, parent_code=parent, level=level, limit=limit, offset=offset
     )
-    return [region_out(session, r) for r in regions]
+    return [region_out(session, r, lang) for r in regions]
 
 
 @router.get(
@@ -136,8 +144,11 @@ def list_regions(
     summary="行政区划详情",
     responses=error_responses(403, 404),
 )
-def read_region(code: RegionCode, session: SessionDep, principal: PrincipalDep) -> RegionOut:
-    return region_out(session, service.read_region(session, principal, code), with_geometry=True)
+def read_region(
+    code: RegionCode, session: SessionDep, principal: PrincipalDep, lang: LanguageDep
+) -> RegionOut:
+    region = service.read_region(session, principal, code)
+    return region_out(session, region, lang, with_geometry=True)
 
 
 @router.post(
@@ -147,7 +158,9 @@ def read_region(code: RegionCode, session: SessionDep, principal: PrincipalDep) 
     summary="新增行政区划",
     responses=error_responses(403, 404, 409, 413),
 )
-def create_region(body: RegionCreate, session: SessionDep, principal: PrincipalDep) -> RegionOut:
+def create_region(
+    body: RegionCreate, session: SessionDep, principal: PrincipalDep, lang: LanguageDep
+) -> RegionOut:
     region = service.create_region(
         session,
         principal,
@@ -156,16 +169,16 @@ def create_region(body: RegionCreate, session: SessionDep, principal: PrincipalD
         parent_code=body.parent_code,
         geometry=body.geometry,
     )
-    return region_out(session, region, with_geometry=True)
+    return region_out(session, region, lang, with_geometry=True)
 
 
-def grid_out(grid: Grid, with_geometry: bool = False) -> GridOut:
+def grid_out(grid: Grid, lang: str, with_geometry: bool = False) -> GridOut:
     geometry = geo.to_geojson(service.grid_geometry(grid)) if with_geometry else None
     return GridOut(
         code=grid.code,
         name=grid.name,
         kind=grid.kind,
-        kind_name=GRID_KIND_ZH[GridKind(grid.kind)],
+        kind_name=GridKind(grid.kind).label(lang),
         path=grid.path,
         region_code=grid.region.code,
         region_name=grid.region.name,
@@ -184,6 +197,7 @@ def grid_out(grid: Grid, with_geometry: bool = False) -> GridOut:
 def list_grids(
     session: SessionDep,
     principal: PrincipalDep,
+    lang: LanguageDep,
     region: RegionCode | None = None,
     kind: Annotated[GridKind | None, Query()] = None,
     geometry: Flag = False,
@@ -198,28 +212,7 @@ def list_grids(
         limit=limit,
         offset=offset,
     )
-    return [grid_out(g, geometry) for g in grids]
-
-
-@router.get(
-    "/api/grids/{code}",
-    response_model=GridDetail,
-    summary="网格详情（含网格团队）",
-    responses=error_responses(403, 404),
-)
-def read_grid(code: PlaceCode, session: SessionDep, principal: PrincipalDep) -> GridDetail:
-    grid = service.read_grid(session, principal, code)
-    team = [
-        TeamMemberOut(
-            user_id=u.id,
-            display_name=u.display_name,
-            team_role=m.team_role,
-            team_role_name=TEAM_ROLE_ZH[TeamRole(m.team_role)],
-            phone=people.personal_fields(session, principal, u, unmasked=False)[0],
-        )
-        for m, u in people.grid_team(session, grid)
-    ]
-    return GridDetail(**grid_out(grid, with_geometry=True).model_dump(), team=team)
+    return [grid_out(g, lang, geometry) for g in grids]
 
 
 @router.post(
@@ -235,6 +228,7 @@ def create_grid(
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    lang: LanguageDep,
 ) -> GridOut:
     grid = service.create_grid(
         session,
@@ -247,4 +241,4 @@ def create_grid(
         code_digits=settings.grid_code_digits,
     )
     _locator(request).invalidate()
-    return grid_out(grid, with_geometry=True)
+    return grid_out(grid, lang, with_geometry=True)

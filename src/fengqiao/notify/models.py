@@ -21,7 +21,7 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime]
     topic: Mapped[str] = mapped_column(String(64))
-    event_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    matter_id: Mapped[int | None] = mapped_column("event_id", Integer, key="matter_id", index=True)
     # The place of the matter it is about; None: the whole installation's.
     region_path: Mapped[str | None] = mapped_column(PathString(), index=True)
     recipient: Mapped[str] = mapped_column(String(128))

@@ -12,7 +12,7 @@ Status = Literal["pending", "delivered", "failed"]
 
 class NotificationOut(BaseModel):
     id: int
-    topic: str = Field(description="what happened, e.g. event.dispatch")
+    topic: str = Field(description="what happened, e.g. matter.dispatch")
     recipient: str = Field(description="unit:…, dispatchers:{region path}, user:…, grid:…")
     channel: str
     status: Status = Field(
@@ -27,9 +27,9 @@ class NotificationOut(BaseModel):
     failed_at: datetime | None = Field(description="when it was given up")
     last_error: str | None
     dedupe_key: str = Field(description="what the receiver sees as Idempotency-Key")
-    event_id: int | None = Field(description="its matter; none: it concerns the installation")
-    event_number: str | None
-    event_title: str | None
+    matter_id: int | None = Field(description="its matter; none: it concerns the installation")
+    matter_number: str | None
+    matter_title: str | None
     region_path: str | None = Field(description="its matter's place")
 
 

@@ -54,7 +54,7 @@ def enqueue(
     key: str,
     recipients: Iterable[str],
     payload: dict[str, Any],
-    event_id: int | None = None,
+    matter_id: int | None = None,
     region_path: str | None = None,
     channel: str = "default",
 ) -> None:
@@ -66,7 +66,7 @@ def enqueue(
         key=key,
         recipients=recipients,
         payload=payload,
-        event_id=event_id,
+        matter_id=matter_id,
         region_path=region_path,
         channel=channel,
     ):
@@ -79,7 +79,7 @@ def outbox_rows(
     key: str,
     recipients: Iterable[str],
     payload: dict[str, Any],
-    event_id: int | None = None,
+    matter_id: int | None = None,
     region_path: str | None = None,
     channel: str = "default",
 ) -> list[dict[str, Any]]:
@@ -90,7 +90,7 @@ def outbox_rows(
             "dedupe_key": f"{key}:{recipient}:{channel}"[:128],
             "created_at": now,
             "topic": topic,
-            "event_id": event_id,
+            "matter_id": matter_id,
             "region_path": region_path,
             "recipient": recipient,
             "channel": channel,
@@ -435,9 +435,9 @@ def _out(message: OutboxMessage) -> NotificationOut:
         failed_at=message.failed_at,
         last_error=message.last_error,
         dedupe_key=message.dedupe_key,
-        event_id=message.event_id,
-        event_number=message.payload.get("number"),
-        event_title=message.payload.get("title"),
+        matter_id=message.matter_id,
+        matter_number=message.payload.get("number"),
+        matter_title=message.payload.get("title"),
         region_path=message.region_path,
     )
 

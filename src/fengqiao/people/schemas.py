@@ -7,6 +7,7 @@ from pydantic_core import PydanticCustomError
 
 from fengqiao.core.fields import CategoryCode, Mobile, Phone, PlaceCode, RegionCode, Text, UnitCode
 from fengqiao.core.permissions import Role
+from fengqiao.geo.schemas import GridOut
 
 IdNumber = Annotated[
     str, Field(pattern=r"^\d{17}[\dXx]$", description="居民身份证号, 18 characters")
@@ -179,3 +180,17 @@ class UnitUpdate(BaseModel):
     is_active: StrictBool | None = None
 
     _not_null = field_validator("name", "categories", "is_active")(not_null)
+
+
+class TeamMemberOut(BaseModel):
+    user_id: int
+    display_name: str
+    team_role: str
+    team_role_name: str
+    phone: str | None
+
+
+class GridDetail(GridOut):
+    """A grid with its team (the people of its "1+1+1+X" team, phones masked)."""
+
+    team: list[TeamMemberOut]

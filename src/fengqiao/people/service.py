@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.core import audit, clock
 from fengqiao.core.errors import Conflict, Invalid, NotFound
+from fengqiao.core.levels import Level
 from fengqiao.core.models import Category
 from fengqiao.core.permissions import ACTIONS, Action, Principal, Role
 from fengqiao.core.security import (
@@ -45,11 +46,11 @@ def jurisdiction_path(session: Session, code: str) -> str:
     return place.path
 
 
-def jurisdiction_name(session: Session, path: str | None) -> str | None:
+def jurisdiction_name(session: Session, path: str | None, lang: str = "zh") -> str | None:
     if not path:
         return None
     if path == "/":
-        return "全部"
+        return Level.everywhere.label(lang)
     code = path.rstrip("/").rsplit("/", 1)[-1]
     return session.scalar(select(Region.name).where(Region.code == code)) or session.scalar(
         select(Grid.name).where(Grid.code == code)

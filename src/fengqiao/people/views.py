@@ -6,15 +6,20 @@ from fastapi import APIRouter, Cookie, Header, Query, Request, Response
 
 from fengqiao.core.config import Settings
 from fengqiao.core.errors import Unauthorized, error_responses
-from fengqiao.core.fields import CategoryCode, Flag, Id, Limit, Offset, Text, UnitCode
-from fengqiao.core.permissions import ROLE_NAMES_ZH, Role
-from fengqiao.deps import PrincipalDep, SessionDep, SettingsDep
+from fengqiao.core.fields import CategoryCode, Flag, Id, Limit, Offset, PlaceCode, Text, UnitCode
+from fengqiao.core.permissions import Role
+from fengqiao.deps import LanguageDep, PrincipalDep, SessionDep, SettingsDep
+from fengqiao.geo import service as geo
+from fengqiao.geo.views import grid_out
 from fengqiao.people import service, sessions
+from fengqiao.people.enums import TeamRole
 from fengqiao.people.models import Unit, User
 from fengqiao.people.schemas import (
+    GridDetail,
     LoginRequest,
     MeOut,
     RefreshRequest,
+    TeamMemberOut,
     TokenPair,
     UnitBrief,
     UnitCreate,
@@ -137,7 +142,7 @@ def unit_brief(unit: Unit | None) -> UnitBrief | None:
 
 
 @router.get("/api/me", response_model=MeOut, summary="当前用户")
-def me(session: SessionDep, principal: PrincipalDep) -> MeOut:
+def me(session: SessionDep, principal: PrincipalDep, lang: LanguageDep) -> MeOut:
     user = service.read_user(session, principal, principal.user_id)
     roles = sorted(principal.roles)
     return MeOut(
@@ -145,10 +150,10 @@ def me(session: SessionDep, principal: PrincipalDep) -> MeOut:
         username=user.username,
         display_name=user.display_name,
         roles=[r.value for r in roles],
-        role_names=[ROLE_NAMES_ZH[r] for r in roles],
+        role_names=[r.label(lang) for r in roles],
         actions=sorted(a.value for a in principal.actions),
         jurisdiction_path=user.region_path,
-        jurisdiction_name=service.jurisdiction_name(session, user.region_path),
+        jurisdiction_name=service.jurisdiction_name(session, user.region_path, lang),
         unit=unit_brief(user.unit),
         language=user.language,
     )
@@ -291,3 +296,29 @@ def update_unit(
 ) -> UnitOut:
     fields = body.model_dump(exclude_unset=True)
     return unit_out(service.update_unit(session, principal, code, **fields))
+
+
+# The grid's team is people's: the grid detail is answered here, so that geo needs
+# nothing of people.
+@router.get(
+    "/api/grids/{code}",
+    response_model=GridDetail,
+    summary="网格详情（含网格团队）",
+    tags=["geo 网格"],
+    responses=error_responses(403, 404),
+)
+def read_grid(
+    code: PlaceCode, session: SessionDep, principal: PrincipalDep, lang: LanguageDep
+) -> GridDetail:
+    grid = geo.read_grid(session, principal, code)
+    team = [
+        TeamMemberOut(
+            user_id=u.id,
+            display_name=u.display_name,
+            team_role=m.team_role,
+            team_role_name=TeamRole(m.team_role).label(lang),
+            phone=service.personal_fields(session, principal, u, unmasked=False)[0],
+        )
+        for m, u in service.grid_team(session, grid)
+    ]
+    return GridDetail(**grid_out(grid, lang, with_geometry=True).model_dump(), team=team)

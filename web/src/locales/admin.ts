@@ -10,7 +10,6 @@ export default {
       pickRegion: '选择或输入区划',
       unitKind: { department: '职能部门', station: '站所', platform: '基层治理平台', centre: '社会治理中心' },
       gridKind: { base: '基础网格', enterprise: '专属网格', sea: '海上网格' },
-      regionLevel: { '0': '省', '1': '市', '2': '区县', '3': '乡镇街道', '4': '村社区' },
       level: { '1': '网格', '2': '村社区', '3': '乡镇街道', '4': '区县', '5': '市', '6': '省' },
       roles: {
         admin: '系统管理员', leader: '领导', dispatcher: '指挥中心派遣员', unit_handler: '部门处置人员',
@@ -275,7 +274,6 @@ export default {
       pickRegion: 'Choose or type a region',
       unitKind: { department: 'Department', station: 'Station', platform: 'Platform', centre: 'Centre' },
       gridKind: { base: 'Base grid', enterprise: 'Enterprise grid', sea: 'Sea grid' },
-      regionLevel: { '0': 'Province', '1': 'City', '2': 'County', '3': 'Township', '4': 'Village / community' },
       level: { '1': 'Grid', '2': 'Village / community', '3': 'Township', '4': 'County', '5': 'City', '6': 'Province' },
       roles: {
         admin: 'Administrator', leader: 'Leader', dispatcher: 'Dispatcher', unit_handler: 'Unit handler',

@@ -9,15 +9,14 @@ export default {
       inbox: '事件受理', map: '一张图', tasks: '我的任务', dashboard: '驾驶舱', admin: '系统管理',
       worker: '网格工作台', report: '上报事件',
     },
-    state: {
-      reported: '待受理', accepted: '已受理', dispatched: '已派遣', in_progress: '办理中',
-      handled: '已办结', verifying: '核查中', closed: '已结案', evaluated: '已评价',
-      rejected: '不予受理', merged: '已合并',
-    },
     common: {
       save: '保存', cancel: '取消', confirm: '确定', search: '查询', reset: '重置', refresh: '刷新',
       none: '无', all: '全部', yes: '是', no: '否', back: '返回', saved: '已保存', total: '共 {n} 条',
       actions: '操作', detail: '详情', error: '出错了',
+    },
+    form: {
+      required: '请填写{field}', choose: '请选择{field}', tooLong: '{field}不能超过 {n} 个字', pick: '请选择',
+      suggested: '（建议）', matterHint: '事件编号或 ID', noSuchMatter: '{field}：找不到该事件，或您无权查看',
     },
     urgency: { normal: '一般', urgent: '紧急', critical: '特急' },
     deadline: { green: '正常', yellow: '临期', red: '超期' },
@@ -32,15 +31,15 @@ export default {
       inbox: 'Inbox', map: 'Map', tasks: 'My tasks', dashboard: 'Dashboard', admin: 'Administration',
       worker: 'Grid work', report: 'Report',
     },
-    state: {
-      reported: 'Reported', accepted: 'Accepted', dispatched: 'Dispatched', in_progress: 'In progress',
-      handled: 'Handled', verifying: 'Verifying', closed: 'Closed', evaluated: 'Evaluated',
-      rejected: 'Rejected', merged: 'Merged',
-    },
     common: {
       save: 'Save', cancel: 'Cancel', confirm: 'OK', search: 'Search', reset: 'Reset', refresh: 'Refresh',
       none: 'None', all: 'All', yes: 'Yes', no: 'No', back: 'Back', saved: 'Saved', total: '{n} in all',
       actions: 'Actions', detail: 'Details', error: 'Something went wrong',
+    },
+    form: {
+      required: 'Please fill in: {field}', choose: 'Please choose: {field}', tooLong: '{field}: at most {n} characters',
+      pick: 'Choose', suggested: ' (suggested)', matterHint: 'Matter number or id',
+      noSuchMatter: '{field}: no such matter, or not yours to see',
     },
     urgency: { normal: 'Normal', urgent: 'Urgent', critical: 'Critical' },
     deadline: { green: 'On time', yellow: 'Due soon', red: 'Overdue' },

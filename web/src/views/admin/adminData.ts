@@ -2,81 +2,23 @@
 import { computed, ref } from 'vue'
 import { ElMessage, ElMessageBox } from 'element-plus'
 import { api } from '../../api'
-import { categoryLabel } from '../../format'
-import type { Category } from '../../types'
+import type { components } from '../../api-types'
+import { showError } from '../../errors'
+import { categories, categoryName, categoryOptions, loadCategories } from '../../lookups'
 
-export interface Region {
-  code: string
-  name: string
-  level: number
-  level_name: string
-  parent_code: string | null
-  path: string
-  has_geometry: boolean
-  geometry?: GeoJSON.Geometry | null
-}
+// The categories are the console's one store; the tabs name and pick them from it.
+export { categories, categoryName, categoryOptions, loadCategories }
 
-export interface UnitRow {
-  id: number
-  code: string
-  name: string
-  kind: string
-  region_path: string
-  categories: string[]
-  phone: string | null
-  is_active: boolean
-}
+type Schemas = components['schemas']
 
-export interface RuleRow {
-  id: number
-  category_code: string
-  urgency: string | null
-  region_path: string | null
-  unit_id: number
-  unit_name: string
-  level: number
-  is_active: boolean
-}
-
-export interface PolicyRow {
-  id: number
-  category_code: string | null
-  urgency: string
-  basis: 'working' | 'natural'
-  sign: number | null
-  onsite: number | null
-  reply: number | null
-  resolve: number | null
-  ladder_hours: number
-}
-
-export interface SpecialDay {
-  day: string
-  kind: 'holiday' | 'workday'
-  name: string
-  source?: string
-}
-
-export interface YearStatus {
-  year: number
-  covered: boolean
-  source: string | null
-  holidays: number
-  workdays: number
-}
-
-export interface UserRow {
-  id: number
-  username: string
-  display_name: string
-  phone: string | null
-  id_number: string | null
-  roles: string[]
-  jurisdiction_path: string | null
-  unit: { id: number; code: string; name: string } | null
-  is_active: boolean
-  masked: boolean
-}
+export type Region = Omit<Schemas['RegionOut'], 'geometry'> & { geometry?: GeoJSON.Geometry | null }
+export type UnitRow = Schemas['UnitOut']
+export type RuleRow = Schemas['RuleOut']
+export type PolicyRow = Schemas['PolicyOut']
+/** A day as read (with where it came from) or as edited here (no source yet). */
+export type SpecialDay = Schemas['SpecialDayIn'] & Partial<Pick<Schemas['SpecialDayOut'], 'source'>>
+export type YearStatus = Schemas['YearStatus']
+export type UserRow = Schemas['UserOut']
 
 export const URGENCIES = ['normal', 'urgent', 'critical'] as const
 export const UNIT_KINDS = ['department', 'station', 'platform', 'centre'] as const
@@ -101,12 +43,10 @@ export const ROLES = [
 // ---------------------------------------------------------------- cached look-ups
 
 export const regions = ref<Region[]>([])
-export const categories = ref<Category[]>([])
 export const units = ref<UnitRow[]>([])
 export const gridNames = ref<Map<string, string>>(new Map())
 
 let regionsLoading: Promise<Region[]> | null = null
-let categoriesLoading: Promise<Category[]> | null = null
 let unitsLoading: Promise<UnitRow[]> | null = null
 let gridsLoading: Promise<void> | null = null
 
@@ -120,17 +60,6 @@ export function loadRegions(force = false): Promise<Region[]> {
     regionsLoading.catch(() => (regionsLoading = null))
   }
   return regionsLoading
-}
-
-export function loadCategories(force = false): Promise<Category[]> {
-  if (force || !categoriesLoading) {
-    categoriesLoading = api.get<Category[]>('/api/categories').then((rows) => {
-      categories.value = rows
-      return rows
-    })
-    categoriesLoading.catch(() => (categoriesLoading = null))
-  }
-  return categoriesLoading
 }
 
 export function loadUnits(force = false): Promise<UnitRow[]> {
@@ -158,7 +87,6 @@ export function loadGridNames(force = false): Promise<void> {
 }
 
 const regionByCode = computed(() => new Map(regions.value.map((r) => [r.code, r])))
-const categoryByCode = computed(() => new Map(categories.value.map((c) => [c.code, c])))
 
 /** The last code of a path such as `330305/330305001/`. */
 export function lastCode(path: string | null | undefined): string {
@@ -175,12 +103,6 @@ export function regionLabel(codeOrPath: string | null | undefined): string {
   return name ? `${name} (${code})` : code
 }
 
-export function categoryName(code: string | null | undefined): string {
-  if (!code) return ''
-  const c = categoryByCode.value.get(code)
-  return c ? categoryLabel(c) : code
-}
-
 /** Options for a region picker, indented by level so the tree shows through. */
 export const regionOptions = computed(() =>
   regions.value.map((r) => ({
@@ -189,23 +111,6 @@ export const regionOptions = computed(() =>
     indent: Math.max(0, r.path.split('/').filter(Boolean).length - 1),
   })),
 )
-
-/** Categories with children listed under their parent. */
-export const categoryOptions = computed(() => {
-  const top = categories.value.filter((c) => !c.parent_code)
-  const out: { value: string; label: string; child: boolean }[] = []
-  for (const c of top) {
-    out.push({ value: c.code, label: categoryLabel(c), child: false })
-    for (const k of categories.value.filter((x) => x.parent_code === c.code)) {
-      out.push({ value: k.code, label: categoryLabel(k), child: true })
-    }
-  }
-  const seen = new Set(out.map((o) => o.value))
-  for (const c of categories.value) {
-    if (!seen.has(c.code)) out.push({ value: c.code, label: categoryLabel(c), child: !!c.parent_code })
-  }
-  return out
-})
 
 /** A number for display: 1.0 → "1", 0.5 → "0.5". */
 export function num(value: number | null | undefined): string {
@@ -221,6 +126,11 @@ export const THEME = 'admin-theme'
 
 export function toast(type: 'success' | 'warning' | 'error', message: string): void {
   ElMessage({ type, message, customClass: THEME, showClose: type === 'error', duration: type === 'error' ? 6000 : 3000 })
+}
+
+/** A failure as an error message in the tabs' palette. */
+export function fail(e: unknown): void {
+  showError(e, { customClass: THEME })
 }
 
 export function confirmBox(text: string, title: string, ok: string, cancel: string): Promise<boolean> {

@@ -1,0 +1,363 @@
+"""With Accept-Language: en, every GET endpoint of the demo answers in English wherever a name
+exists in English.
+
+The walk takes every GET path of the app's OpenAPI document, as several demo users of
+different roles, with every path parameter filled from what the lists answered that user
+(a path whose parameter no resolver below fills fails the test, so a new endpoint cannot
+escape the walk), and looks for CJK characters in every string of every JSON answer (keys
+included), error answers too, except in the fields of EXEMPT: people's own words and proper
+names with no English form. Where a record names one thing in both languages (`name` beside
+`name_en` or `name_zh`), the field meant for the caller (`name`) must be English."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from fengqiao.api import create_app
+from fengqiao.calendar.service import build_calendar
+from fengqiao.core import clock
+from fengqiao.core.config import Settings
+from fengqiao.core.database import make_engine, make_sessionmaker
+from fengqiao.core.migrate import upgrade
+from fengqiao.core.workflow import WORKFLOWS
+from fengqiao.demo.build import DEMO_PASSWORD, build
+from fengqiao.matters import service
+from fengqiao.matters.enums import MatterState
+from fengqiao.matters.models import Matter, TimelineEntry
+from fengqiao.matters.timeline import SYSTEM_ACTOR
+from tests.conftest import new_database
+from tests.world import png
+
+BUILT = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+MATTERS = 1500  # a year of history in every state of the loop, built in seconds
+
+# Demo users of different roles (src/fengqiao/demo/build.py).
+USERS = [
+    "admin",  # the county's administrator
+    "leader",
+    "dispatcher",  # the county's social governance centre
+    "town_dispatcher",
+    "handler",  # a county department's handler
+    "worker_fulltime_001",  # a grid worker
+    "resident",
+]
+
+# Where a string may hold Chinese in an English answer: the key it is the value of, and why.
+EXEMPT: dict[str, str] = {
+    "title": "a matter's title, in its reporter's words",
+    "description": "a matter's description, in its reporter's words",
+    "address": "an address, as written by the reporter",
+    "matter_title": "a notification's matter's title, in its reporter's words",
+    "name": "the proper name of a unit, region or grid, or a holiday an administrator typed",
+    "display_name": "a person's name",
+    "reporter_name": "a person's name",
+    "actor_name": "the name of the person who acted (the system's own is checked apart)",
+    "unit_name": "a unit's proper name",
+    "region_name": "a region's proper name",
+    "jurisdiction_name": "the proper name of the region or grid a user's jurisdiction is",
+    "reason": "what a person typed with an action (the system's own reasons are checked apart)",
+    "note": "what a person typed with an action",
+    "grounds": "the grounds a unit typed when it gave a matter back",
+    "name_zh": "the Chinese name, given beside the English one on purpose",
+}
+
+# Han ideographs (with extensions and compatibility forms), radicals, CJK symbols and
+# punctuation (、。「」【】), kana, bopomofo, Hangul, and full-width forms (，：（）).
+CJK = re.compile(
+    "[\u2e80-\u2fff\u3000-\u303f\u3040-\u31ff\u3200-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+    "\uac00-\ud7af\uf900-\ufaff\ufe10-\ufe1f\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]"
+)
+
+
+def chinese_in(value: Any, where: str = "", key: str = "") -> Iterator[str]:
+    """Where a string of `value` holds CJK characters, outside the exempt fields."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            k = str(k)
+            if CJK.search(k):
+                yield f"{where}: key {k!r}"
+            # One thing named in both languages: the caller's field is checked after all.
+            named_in_both = f"{k}_en" in value or f"{k}_zh" in value
+            if k in EXEMPT and not named_in_both:
+                continue
+            yield from chinese_in(v, f"{where}.{k}", k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from chinese_in(v, f"{where}[{i}]", key)
+    elif isinstance(value, str) and CJK.search(value):
+        yield f"{where} = {value!r}"
+
+
+def test_the_finder_finds_chinese() -> None:
+    """The check itself: it sees Chinese and full-width punctuation, and nothing else."""
+    assert list(chinese_in({"state_name": "已受理"}))
+    assert list(chinese_in({"x": ["ok", {"y": "a，b"}]})) == [".x[1].y = 'a，b'"]
+    assert list(chinese_in({"msg": "【x】"})) and list(chinese_in({"msg": "「x」"}))
+    assert list(chinese_in({"name": "网格", "name_en": "Grid"}))  # named in both: checked
+    assert not list(chinese_in({"title": "路灯不亮", "name_zh": "网格", "text": "Café – ok"}))
+    assert list(chinese_in({"counts": {"已受理": 1}}))  # keys too
+
+
+@dataclass
+class Demo:
+    client: TestClient
+    matter_ids: list[int]  # matters of every kind of timeline: swept, reopened, merged into
+    attachment_id: int
+    closed_id: int
+    walked: dict[str, set[int]] = field(default_factory=dict)  # path → statuses answered
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo county as `fengqiao demo` builds it (with fewer matters), once for the
+    module, with the sweep's steps taken as the server takes them and one photo."""
+    folder: Path = tmp_path_factory.mktemp("english-walk")
+    with new_database(folder) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        with make_sessionmaker(engine)() as session, clock.frozen(BUILT):
+            build(session, MATTERS)
+            assert service.sweep(session, build_calendar(session)) > 0
+            entries = session.execute(
+                select(TimelineEntry.matter_id, TimelineEntry.action, TimelineEntry.actor_name)
+            ).all()
+            closed = session.scalar(select(func.min(Matter.id)).where(Matter.state == "closed"))
+        engine.dispose()
+        by_system = {m for m, _, actor in entries if actor == SYSTEM_ACTOR}
+        reopened = {m for m, action, _ in entries if action == "reopen"}
+        merged_into = {m for m, action, _ in entries if action == "merge_in"}
+        kinds = [sorted(by_system), sorted(reopened), sorted(merged_into)]
+        assert all(kinds), "the demo has swept, reopened and merged-into matters"
+        picked = [m for ids in kinds for m in ids[:3]]
+        settings = Settings(
+            database_url=url, data_dir=folder / "data", secret_key="walk", background="off"
+        )
+        app = create_app(settings)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            admin = login(client, "admin")
+            resp = client.post(
+                f"/api/matters/{picked[0]}/attachments",
+                headers=admin,
+                files={"file": ("scene.png", png(16, 12), "image/png")},
+            )
+            assert resp.status_code == 201, resp.text
+            assert closed is not None
+            yield Demo(client, picked, resp.json()["id"], closed)
+        app.state.engine.dispose()
+
+
+def login(client: TestClient, username: str) -> dict[str, str]:
+    resp = client.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}", "Accept-Language": "en"}
+
+
+# ---------------------------------------------------------------- filling the parameters
+
+
+@dataclass
+class Caller:
+    """One demo user, and what the lists answered them."""
+
+    client: TestClient
+    headers: dict[str, str]
+    demo: Demo
+    username: str
+
+    def get(self, url: str, **params: Any) -> Any:
+        resp = self.client.get(url, headers=self.headers, params=params)
+        return resp.json() if resp.status_code == 200 else None
+
+    def listed(self, url: str, key: str, **params: Any) -> list[Any]:
+        answer = self.get(url, limit=5, **params) or []
+        items = answer["items"] if isinstance(answer, dict) else answer
+        return [item[key] for item in items]
+
+
+def _matter_ids(c: Caller) -> list[Any]:
+    ids: list[Any] = []
+    for state in MatterState:
+        ids += c.listed("/api/matters", "id", state=state.value)[:2]
+    ids += c.listed("/api/matters", "id", overdue="true")[:2]
+    if c.username == "admin":  # the county's whole: the matters picked at the build
+        ids += c.demo.matter_ids
+    return list(dict.fromkeys(ids))
+
+
+def _attachment_ids(c: Caller) -> list[Any]:
+    seen = [
+        a["id"]
+        for matter_id in c.demo.matter_ids[:1]
+        for a in (c.get(f"/api/matters/{matter_id}") or {}).get("attachments", [])
+    ]
+    return seen[:1]
+
+
+def _years(c: Caller) -> list[Any]:
+    years = [y["year"] for y in (c.get("/api/calendar/status") or {}).get("years", [])]
+    return years[-3:]
+
+
+# (the path's first segment after /api/, the parameter's name) → the values to walk with,
+# as that caller may see them; and a made-up value that names nothing.
+Resolver = Callable[[Caller], list[Any]]
+PATH_PARAMETERS: dict[tuple[str, str], tuple[Resolver, Any]] = {
+    ("workflows", "name"): (lambda c: sorted(WORKFLOWS), "no_such_flow"),
+    ("matters", "matter_id"): (_matter_ids, 987654321),
+    ("attachments", "attachment_id"): (_attachment_ids, 987654321),
+    ("users", "user_id"): (lambda c: c.listed("/api/users", "id")[:3], 987654321),
+    ("units", "code"): (lambda c: c.listed("/api/units", "code")[:3], "330305-NOPE"),
+    ("regions", "code"): (lambda c: c.listed("/api/regions", "code")[:3], "330305999"),
+    ("grids", "code"): (lambda c: c.listed("/api/grids", "code")[:3], "330305999999-9999"),
+    ("calendar", "year"): (_years, 1999),
+}
+# Query parameters a path requires, and parameters a list pages with.
+QUERY_PARAMETERS: dict[tuple[str, str], Callable[[Caller], Any]] = {
+    ("calendar", "start"): lambda c: BUILT.isoformat(),
+    ("calendar", "working_days"): lambda c: 3,
+}
+PAGE_SIZE = 20
+
+
+def _segment(path: str) -> str:
+    return path.removeprefix("/api/").split("/", 1)[0]
+
+
+def _get_paths(client: TestClient) -> dict[str, list[dict[str, Any]]]:
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    return {p: ops["get"].get("parameters", []) for p, ops in paths.items() if "get" in ops}
+
+
+def _query(c: Caller, path: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    for p in parameters:
+        if p["in"] != "query":
+            continue
+        fill = QUERY_PARAMETERS.get((_segment(path), p["name"]))
+        if fill is not None:
+            query[p["name"]] = fill(c)
+        elif p["name"] == "limit":
+            query["limit"] = PAGE_SIZE
+        elif p.get("required"):
+            pytest.fail(f"GET {path}: no value for its required query parameter {p['name']!r}")
+    return query
+
+
+def _urls(c: Caller, path: str, parameters: list[dict[str, Any]]) -> list[str]:
+    """The path with its parameters filled every way the caller's lists allow."""
+    urls = [path]
+    for p in parameters:
+        if p["in"] != "path":
+            continue
+        known = PATH_PARAMETERS.get((_segment(path), p["name"]))
+        if known is None:
+            pytest.fail(f"GET {path}: the walk has no resolver for {p['name']!r}")
+        values = known[0](c)
+        urls = [u.replace("{" + p["name"] + "}", str(v)) for u in urls for v in values]
+    return urls
+
+
+def _made_up(path: str, parameters: list[dict[str, Any]]) -> str | None:
+    url = path
+    for p in parameters:
+        if p["in"] == "path":
+            url = url.replace(
+                "{" + p["name"] + "}", str(PATH_PARAMETERS[(_segment(path), p["name"])][1])
+            )
+    return url if url != path else None
+
+
+# ---------------------------------------------------------------- the walk
+
+
+def _check(resp: Any, url: str, problems: list[str]) -> None:
+    kind = resp.headers.get("content-type", "")
+    if not kind.startswith("application/json"):
+        return  # a photo, a file
+    found = list(chinese_in(resp.json(), f"GET {url} ({resp.status_code})"))
+    problems += found
+
+
+@pytest.mark.parametrize("username", USERS)
+def test_every_get_endpoint_answers_english(demo: Demo, username: str) -> None:
+    c = Caller(demo.client, login(demo.client, username), demo, username)
+    problems: list[str] = []
+    for path, parameters in _get_paths(demo.client).items():
+        query = _query(c, path, parameters)
+        for url in _urls(c, path, parameters):
+            resp = demo.client.get(url, headers=c.headers, params=query)
+            assert resp.status_code < 500, (url, resp.text)
+            demo.walked.setdefault(path, set()).add(resp.status_code)
+            _check(resp, url, problems)
+            if resp.status_code == 200 and path == "/api/matters/{matter_id}":
+                problems += _system_steps_in_english(resp.json(), url)
+    import json
+
+    with open(f"/tmp/ew/problems-{username}.json", "w") as f:
+        json.dump(problems, f, ensure_ascii=False)
+    assert not problems, "\n".join(problems[:60]) + f"\n… {len(problems)} in all"
+
+
+def _system_steps_in_english(matter: dict[str, Any], url: str) -> list[str]:
+    """What the system wrote into a timeline by itself is in the caller's language: its own
+    name and the reasons of its steps (kept apart from people's words above)."""
+    problems = []
+    for entry in matter.get("timeline") or []:
+        if entry["actor_name"] == SYSTEM_ACTOR:
+            problems.append(f"GET {url}: the system's name {entry['actor_name']!r}")
+        if entry["reason"] and entry["reason"] in SYSTEM_REASONS_ZH:
+            problems.append(f"GET {url}: the system's reason {entry['reason']!r}")
+    return problems
+
+
+def _system_reasons_zh() -> frozenset[str]:
+    flow = WORKFLOWS["matter"]
+    return frozenset(t.label.zh for t in flow.transitions.values())
+
+
+SYSTEM_REASONS_ZH = _system_reasons_zh()
+
+
+def test_the_walk_reached_every_get_endpoint(demo: Demo) -> None:
+    """Run after the walks: every GET path answered someone with its content (a path no
+    demo user's lists could fill would otherwise be checked by no one)."""
+    missed = [p for p in _get_paths(demo.client) if 200 not in demo.walked.get(p, set())]
+    assert not missed, missed
+
+
+def test_error_answers_are_english(demo: Demo) -> None:
+    """A made-up id of every kind answers 404 (or 422) in English, and so does a 409."""
+    c = Caller(demo.client, login(demo.client, "admin"), demo, "admin")
+    problems: list[str] = []
+    for path, parameters in _get_paths(demo.client).items():
+        url = _made_up(path, parameters)
+        if url is None:
+            continue
+        resp = demo.client.get(url, headers=c.headers, params=_query(c, path, parameters))
+        assert resp.status_code in (404, 422), (url, resp.status_code, resp.text)
+        assert resp.json()["error"]["message"], url
+        _check(resp, url, problems)
+    resp = demo.client.post(
+        f"/api/matters/{demo.closed_id}/actions/accept", headers=c.headers, json={}
+    )
+    assert resp.status_code == 409, resp.text
+    _check(resp, "POST accept of a closed matter", problems)
+    unit = c.listed("/api/units", "code")[0]
+    resp = demo.client.post(
+        "/api/units",
+        headers=c.headers,
+        json={"code": unit, "name": "重复的单位", "kind": "department", "region_code": "330305"},
+    )
+    assert resp.status_code == 409, resp.text
+    _check(resp, "POST a unit whose code is taken", problems)
+    assert not problems, "\n".join(problems)
