@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import getpass
 import json
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from fengqiao.core.config import Settings, get_settings
+from fengqiao.cli_classify import classify_app
+from fengqiao.cli_common import checked_settings, console, engine_for, fail, open_session, prepare
+from fengqiao.core.config import get_settings
 from fengqiao.core.database import make_engine, make_sessionmaker
 from fengqiao.core.errors import AppError
 from fengqiao.core.permissions import Role
@@ -26,7 +25,6 @@ regions_app = typer.Typer(help="Administrative regions 行政区划", no_args_is
 grids_app = typer.Typer(help="Grids 网格", no_args_is_help=True)
 users_app = typer.Typer(help="Users 用户", no_args_is_help=True)
 calendar_app = typer.Typer(help="Working-day calendar 工作日历", no_args_is_help=True)
-classify_app = typer.Typer(help="Text model 事件智能分类", no_args_is_help=True)
 notify_app = typer.Typer(help="Notifications 通知投递", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
@@ -39,62 +37,12 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
-console = Console()
-
-
-def _engine(settings: Settings) -> Engine:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.effective_database_url)
-
-
-def _prepare(settings: Settings) -> Engine:
-    """Migrate to the newest schema and make sure the calendar has its years."""
-    from fengqiao.calendar.service import seed_from_package
-    from fengqiao.core.migrate import upgrade
-    from fengqiao.matters.admin import seed_defaults
-
-    engine = _engine(settings)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session:
-        seed_from_package(session)
-        seed_defaults(session)
-    return engine
-
-
-def _checked_settings() -> Settings:
-    """The settings, or, when the server or a worker cannot run with them, what is wrong
-    on stderr and exit status 2 (nothing started)."""
-    from pydantic import ValidationError
-
-    from fengqiao.core.config import SettingsError, check_settings
-
-    try:
-        settings = get_settings()
-        check_settings(settings)
-        return settings
-    except ValidationError as exc:
-        problems = [
-            f"FENGQIAO_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        ]
-    except SettingsError as exc:
-        problems = str(exc).splitlines()
-    typer.echo("配置有误，未启动 / The settings are wrong; nothing was started:", err=True)
-    for problem in problems:
-        typer.echo(f"  - {problem}", err=True)
-    raise typer.Exit(2)
-
-
-def _fail(exc: AppError) -> None:
-    console.print(f"[red]错误 error:[/red] {exc.message('zh')} / {exc.message('en')}")
-    raise typer.Exit(2)
-
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Build or migrate the schema to the newest revision."""
     settings = get_settings()
-    _prepare(settings)
+    prepare(settings)
     console.print(f"schema up to date: {make_engine(settings.effective_database_url).url!r}")
 
 
@@ -107,8 +55,8 @@ def serve(
     """Migrate, then serve the API and the web console."""
     import uvicorn
 
-    settings = _checked_settings()
-    _prepare(settings)
+    settings = checked_settings()
+    prepare(settings)
     uvicorn.run(
         "fengqiao.asgi:app",
         host=host or settings.host,
@@ -144,16 +92,16 @@ def worker(
     from fengqiao.core.jobs import JobQueue, where
     from fengqiao.matters.flows import channels_from, run_worker, worker_status
 
-    settings = _checked_settings()
+    settings = checked_settings()
     queue = JobQueue(settings.redis_url, stream=settings.jobs_stream)
     if status:
-        print_status(worker_status(make_sessionmaker(_engine(settings)), queue), as_json)
+        print_status(worker_status(make_sessionmaker(engine_for(settings)), queue), as_json)
         return
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     channels = channels_from(settings)
-    engine = _prepare(settings)
+    engine = prepare(settings)
     every = interval or settings.background_interval
     logging.getLogger("fengqiao.worker").info(
         "worker %s: jobs on Redis %s (%s), notifications by %s, sweeps every %g s",
@@ -188,7 +136,7 @@ def demo(
     from fengqiao.demo.build import DEMO_PASSWORD, build
 
     settings = get_settings()
-    engine = _prepare(settings)
+    engine = prepare(settings)
     with (
         console.status("building the demo county 正在生成示范区数据…"),
         make_sessionmaker(engine)() as session,
@@ -248,7 +196,7 @@ def _import(path: Path, strict: bool, kind: str) -> None:
     settings = get_settings()
     collection = _load_json(path)
     count = len(collection.get("features") or []) if isinstance(collection, dict) else 0
-    engine = _prepare(settings)
+    engine = prepare(settings)
     with make_sessionmaker(engine)() as session, Progress(console=console) as progress:
         session.info["actor_name"] = f"cli:{kind}-import"
         task = progress.add_task(f"checking {path.name}", total=count)
@@ -268,7 +216,7 @@ def _import(path: Path, strict: bool, kind: str) -> None:
                     code_digits=settings.grid_code_digits,
                 )
         except AppError as exc:
-            _fail(exc)
+            fail(exc)
     _report(result)
 
 
@@ -295,10 +243,6 @@ def grids_import(
     _import(path, strict, "grids")
 
 
-def _session(settings: Settings) -> Session:
-    return make_sessionmaker(_prepare(settings))()
-
-
 @users_app.command("create")
 def users_create(
     username: str,
@@ -315,7 +259,7 @@ def users_create(
     from fengqiao.people.models import Unit
 
     password = password or getpass.getpass("password: ")
-    with _session(get_settings()) as session:
+    with open_session(get_settings()) as session:
         session.info["actor_name"] = "cli:users-create"
         try:
             unit_row = None
@@ -340,7 +284,7 @@ def users_create(
             )
             session.commit()
         except AppError as exc:
-            _fail(exc)
+            fail(exc)
         console.print(f"created user {user.username} (id {user.id}) in {user.region_path}")
 
 
@@ -353,7 +297,7 @@ def users_set_password(
     from fengqiao.people.models import User
 
     password = password or getpass.getpass("new password: ")
-    with _session(get_settings()) as session:
+    with open_session(get_settings()) as session:
         session.info["actor_name"] = "cli:set-password"
         user = session.scalar(select(User).where(User.username == username.lower()))
         if user is None:
@@ -362,7 +306,7 @@ def users_set_password(
         try:
             people.set_password(session, user, password)
         except AppError as exc:
-            _fail(exc)
+            fail(exc)
         session.commit()
     console.print("password set; existing sessions ended")
 
@@ -372,7 +316,7 @@ def users_unlock(username: str) -> None:
     """Clear failed-login counts and a lockout."""
     from fengqiao.people import sessions
 
-    with _session(get_settings()) as session:
+    with open_session(get_settings()) as session:
         sessions.unlock(session, username)
         session.commit()
     console.print(f"{username} unlocked")
@@ -383,7 +327,7 @@ def calendar_seed() -> None:
     """Load holidays from the chinese-calendar package for the years it covers."""
     from fengqiao.calendar.service import seed_from_package
 
-    with _session(get_settings()) as session:
+    with open_session(get_settings()) as session:
         added = seed_from_package(session, range(2004, 2101))
     console.print(f"years added: {added or 'none'}")
 
@@ -394,7 +338,7 @@ def calendar_status() -> None:
     from fengqiao.calendar.models import CalendarDay, CalendarYear
     from fengqiao.core import clock
 
-    with _session(get_settings()) as session:
+    with open_session(get_settings()) as session:
         years = dict(session.execute(select(CalendarYear.year, CalendarYear.source)).all())
         days = session.scalars(select(CalendarDay.day)).all()
     this_year = clock.now().year
@@ -416,7 +360,7 @@ def notify_failed(
     """The notifications given up (failed after the time limit), newest first."""
     from fengqiao.notify import service as notify
 
-    with _session(get_settings()) as session:
+    with open_session(get_settings()) as session:
         page = notify.list_messages(session, None, status="failed", limit=limit)
     if as_json:
         print(page.model_dump_json())
@@ -459,181 +403,13 @@ def notify_resend(
             "[red]给出通知编号或 --all（二者选一） / give ids or --all (one of them)[/red]"
         )
         raise typer.Exit(2)
-    with _session(get_settings()) as session:
+    with open_session(get_settings()) as session:
         session.info["actor_name"] = "cli:notify-resend"
         try:
             resent = notify.resend(session, None, None if all_failed else ids)
         except AppError as exc:
-            _fail(exc)
+            fail(exc)
     console.print(f"{len(resent)} notifications due again 条通知将重新投递: {resent}")
-
-
-# ---------------------------------------------------------------- classify
-
-CsvOption = Annotated[Path, typer.Option("--csv", help="UTF-8 CSV with a header row")]
-TextOption = Annotated[
-    str, typer.Option("--text", help="text columns, the title first: title,text")
-]
-LabelOption = Annotated[str, typer.Option("--label", help="the label column")]
-
-
-def _train_and_save(
-    pairs: list[tuple[str, str]],
-    labels: list[str],
-    out: Path,
-    target_precision: float,
-    taxonomy: Path | None,
-    words: list[str] | None = None,
-) -> None:
-    """Train, save and say so; `words` (the categories' names) go to the segmenter with
-    the taxonomy's."""
-    from fengqiao.classify import service as classify
-    from fengqiao.classify.model import TrainingDataError
-
-    started = time.perf_counter()
-    try:
-        extra = classify.taxonomy_words_from_csv(taxonomy) if taxonomy else []
-        extra = sorted({*extra, *(words or [])})
-        model = classify.train(pairs, labels, target_precision=target_precision, extra_words=extra)
-    except (TrainingDataError, OSError) as exc:
-        console.print(f"[red]错误 error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    model.save(out)
-    console.print(
-        f"模型 model {model.version}: {len(pairs)} messages, {len(model.labels)} labels, "
-        f"self-routing threshold {model.threshold:.3f} for precision {target_precision}, "
-        f"trained in {time.perf_counter() - started:.1f} s → {out}"
-    )
-
-
-def _read(csv_path: Path, text: str, label: str) -> tuple[list[tuple[str, str]], list[str]]:
-    from fengqiao.classify import service as classify
-    from fengqiao.classify.model import TrainingDataError
-
-    try:
-        return classify.read_labelled_csv(csv_path, [c.strip() for c in text.split(",")], label)
-    except (TrainingDataError, OSError) as exc:
-        console.print(f"[red]错误 error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-@classify_app.command("train")
-def classify_train(
-    csv_path: Annotated[
-        Path | None, typer.Option("--csv", help="UTF-8 CSV with a header row")
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            help="the model folder to write (with --from-db, by default the server's: "
-            "FENGQIAO_CLASSIFIER_DIR, else data_dir/classifier)",
-        ),
-    ] = None,
-    text: TextOption = "title,text",
-    label: LabelOption = "label",
-    target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.97,
-    taxonomy: Annotated[Path | None, typer.Option(help="category names CSV (segmenter)")] = None,
-    from_db: Annotated[
-        bool,
-        typer.Option(
-            "--from-db", help="train on the closed matters in the database, not on a CSV file"
-        ),
-    ] = False,
-    limit: Annotated[
-        int | None, typer.Option(min=1, help="with --from-db: the newest this many at most")
-    ] = None,
-) -> None:
-    """Train a text model from past matters; the server loads it from FENGQIAO_CLASSIFIER_DIR."""
-    if (csv_path is None) != from_db:
-        console.print(
-            "[red]错误 error:[/red] 给出 --csv 文件或 --from-db（二者选一） / "
-            "give a --csv file or --from-db (one of them)"
-        )
-        raise typer.Exit(2)
-    if from_db:
-        _train_from_db(out, target_precision, taxonomy, limit)
-        return
-    if out is None:
-        console.print(
-            "[red]错误 error:[/red] 请用 --out 指定模型目录 / give the model folder: --out"
-        )
-        raise typer.Exit(2)
-    assert csv_path is not None
-    pairs, labels = _read(csv_path, text, label)
-    _train_and_save(pairs, labels, out, target_precision, taxonomy)
-
-
-def _train_from_db(
-    out: Path | None, target_precision: float, taxonomy: Path | None, limit: int | None
-) -> None:
-    """`classify train --from-db`: the closed matters, each labelled with its category."""
-    from fengqiao.classify.model import TrainingDataError
-    from fengqiao.matters.training import training_set
-
-    settings = get_settings()
-    folder = out or settings.classifier_dir or settings.data_dir / "classifier"
-    with _session(settings) as session:
-        try:
-            data = training_set(session, limit=limit)
-        except TrainingDataError as exc:
-            console.print(f"[red]错误 error:[/red] {exc}")
-            raise typer.Exit(2) from None
-    console.print(f"{len(data.pairs)} closed matters 条已结案事件 from the database")
-    if data.left_out:
-        few = ", ".join(f"{name} ({n})" for name, n in data.left_out.items())
-        console.print(f"left out, too few matters 条数过少未参与训练的类别: {few}")
-    _train_and_save(data.pairs, data.labels, folder, target_precision, taxonomy, data.words)
-    console.print("the server loads it when it starts 服务重启后生效")
-
-
-@classify_app.command("retrain")
-def classify_retrain(
-    csv_path: CsvOption,
-    out: Annotated[Path, typer.Option("--out", help="the model folder to write")],
-    text: TextOption = "title,text",
-    label: LabelOption = "label",
-    target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.97,
-    taxonomy: Annotated[Path | None, typer.Option(help="category names CSV (segmenter)")] = None,
-) -> None:
-    """Train again on the CSV plus every dispatcher's correction kept in the database."""
-    from fengqiao.classify.flows import corrections
-
-    pairs, labels = _read(csv_path, text, label)
-    with _session(get_settings()) as session:
-        kept = corrections(session)
-    pairs += [(title, body) for title, body, _ in kept]
-    labels += [name for _, _, name in kept]
-    console.print(f"{len(kept)} corrections by dispatchers added to {csv_path}")
-    _train_and_save(pairs, labels, out, target_precision, taxonomy)
-
-
-@classify_app.command("evaluate")
-def classify_evaluate(
-    model_dir: Annotated[Path, typer.Option("--model", help="a model folder")],
-    csv_path: CsvOption,
-    text: TextOption = "title,text",
-    label: LabelOption = "label",
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
-) -> None:
-    """Scores of a model on labelled messages it was not trained on."""
-    from fengqiao.classify import service as classify
-    from fengqiao.classify.model import ModelLoadError
-
-    try:
-        model = classify.load_model(model_dir)
-    except (ModelLoadError, OSError) as exc:
-        console.print(f"[red]错误 error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    pairs, labels = _read(csv_path, text, label)
-    scores = classify.evaluate_pairs(model, pairs, labels) | {"model": model.version}
-    if as_json:
-        print(json.dumps(scores, ensure_ascii=False))
-        return
-    table = Table("figure 指标", "value 值")
-    for key, value in scores.items():
-        table.add_row(key, str(value))
-    console.print(table)
 
 
 if __name__ == "__main__":
