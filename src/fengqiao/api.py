@@ -172,7 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["workflows 流程"],
         response_model=WorkflowOut,
         summary="流程说明：状态、操作及其表单（按调用者的语言）",
-        responses=error_responses(401, 404),
+        responses=error_responses(401, 404, 422, 503),
     )
     def describe_workflow(
         name: Annotated[str, FastPath(max_length=32, pattern=r"^[a-z_]+$")],

@@ -181,4 +181,3 @@ def classify_evaluate(
     for key, value in scores.items():
         table.add_row(key, str(value))
     console.print(table)
-
