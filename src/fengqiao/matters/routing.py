@@ -105,7 +105,7 @@ def suggest_route(routing: Routing, matter: Matter) -> dict[str, Any] | None:
                     "unit_id": unit.id,
                     "unit_name": unit.name,
                     "level": level,
-                    "reason": "territorial default (属地管理)",
+                    "reason": "territorial default",  # a note, as "routing rule #…"
                     "rule_id": None,
                 }
     return None

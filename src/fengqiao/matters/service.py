@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from fengqiao.core import clock
 from fengqiao.core.database import read_retrying
+from fengqiao.core.models import Category
 from fengqiao.core.permissions import Principal
 from fengqiao.core.revision import RevisionCache
 from fengqiao.core.security import mask_phone
@@ -185,9 +186,11 @@ def matter_out(
     grids: dict[int, str] | None = None,
     with_timeline: bool = False,
     duplicates: list[dict[str, Any]] | None = None,
+    names: dict[str, str | None] | None = None,
 ) -> MatterOut:
-    """What the caller sees of a matter. `units`, `grids`: names already read for a page;
-    `duplicates`: the possible duplicates the caller may see, when known (else read)."""
+    """What the caller sees of a matter. `units`, `grids`, `names` (the categories' English
+    names): read already for a page; `duplicates`: the possible duplicates the caller may
+    see, when known (else read)."""
     unit_name = None
     if matter.unit_id is not None:
         unit_name = (units or {}).get(matter.unit_id) or session.scalar(
@@ -230,7 +233,7 @@ def matter_out(
         extension_until=matter.extension_until,
         rating=matter.rating,
         suggestion=matter.suggestion,
-        category_suggestions=matter.category_suggestions,
+        category_suggestions=suggestions_in(session, matter.category_suggestions, lang, names),
         possible_duplicates=(
             visible_duplicates(session, principal, matter) if duplicates is None else duplicates
         ),
@@ -240,6 +243,29 @@ def matter_out(
         out.timeline = [timeline_out(t, lang) for t in timeline(session, matter)]
         out.attachments = [attachment_out(a) for a in attachments_of(session, matter)]
     return out
+
+
+def suggestions_in(
+    session: Session,
+    suggestions: dict[str, Any] | None,
+    lang: str,
+    names: dict[str, str | None] | None = None,
+) -> dict[str, Any] | None:
+    """The model's category suggestions, each labelled with its category's name in `lang`
+    (the model's labels are the Chinese names; one it has no category for stays as is)."""
+    items = (suggestions or {}).get("items") or []
+    if suggestions is None or lang != "en" or not any(i.get("code") for i in items):
+        return suggestions
+    names = names if names is not None else english_names(session)
+    return {
+        **suggestions,
+        "items": [{**i, "label": names.get(i.get("code") or "") or i["label"]} for i in items],
+    }
+
+
+def english_names(session: Session) -> dict[str, str | None]:
+    rows = session.execute(select(Category.code, Category.name_en))
+    return {code: name for code, name in rows}
 
 
 def timeline_out(entry: TimelineEntry, lang: str) -> TimelineOut:
@@ -295,11 +321,12 @@ def read_page(session: Session, principal: Principal, f: MatterFilter, lang: str
     grid_ids = {m.grid_id for m in matters if m.grid_id}
     units = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
     grids = dict(session.execute(select(Grid.id, Grid.code).where(Grid.id.in_(grid_ids))).all())
+    names = english_names(session) if lang == "en" else None
     counts_filter = MatterFilter(**{**f.__dict__, "states": [], "limit": 1, "offset": 0})
     return MatterPage(
         total=total,
         counts=read_state_counts(session, principal, counts_filter),
-        items=[matter_out(session, principal, m, lang, units, grids) for m in matters],
+        items=[matter_out(session, principal, m, lang, units, grids, names=names) for m in matters],
     )
 
 
