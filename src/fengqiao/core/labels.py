@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from enum import IntEnum, StrEnum
 from functools import cache
-from typing import Any, NamedTuple, Self
+from typing import NamedTuple, Self
 
 from pydantic import GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
@@ -91,8 +91,3 @@ class LabelledInt(IntEnum):
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         return _labels_schema(cls, schema, handler)
-
-
-def labels_of(enum: Any, lang: str) -> dict[str, str]:
-    """{value: label} of a labelled enum, in one language."""
-    return {str(m.value): m.label(lang) for m in enum}

@@ -191,13 +191,6 @@ class Workflow(ABC, Generic[R, C]):
         known = self.states.get(state)
         return known.label(lang) if known else state
 
-    def action_label(self, action: str, lang: str) -> str:
-        known = self.transitions.get(action)
-        return known.label(lang) if known else action
-
-    def open_states(self) -> frozenset[str]:
-        return frozenset(s for s, v in self.states.items() if v.open)
-
     def person_actions(self) -> dict[str, Transition]:
         return {n: t for n, t in self.transitions.items() if not t.by_system}
 
@@ -461,10 +454,14 @@ def payload_schema(model: type[BaseModel], lang: str) -> dict[str, Any]:
         return node
 
     out: dict[str, Any] = inline(schema)
-    out.pop("title", None)  # the model's class name says nothing to a person
+    # The model's class name and the docstrings of its types are written for programmers,
+    # in English: a form shows the titles, in the caller's language.
+    out.pop("title", None)
+    out.pop("description", None)
     out.setdefault("properties", {})
     out.setdefault("required", [])
     for name, prop in out["properties"].items():
+        prop.pop("description", None)
         prop.setdefault("title", name)
         prop.setdefault("x-widget", _widget(prop))
     return out
