@@ -147,7 +147,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         data_dir=tmp_path,
-        secret_key="test",
         max_body_bytes=256 * 1024,
         max_upload_bytes=64 * 1024,
         background="off",

@@ -10,7 +10,7 @@ from itertools import groupby, pairwise
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.assessment.service import facts_from_timeline, facts_of, indicators, sum_facts
+from fengqiao.assessment.service import facts_from_timeline, facts_of, read_indicators, sum_facts
 from fengqiao.matters.enums import MatterState
 from fengqiao.matters.lifecycle import TRANSITIONS
 from fengqiao.matters.models import Matter, TimelineEntry
@@ -57,7 +57,7 @@ def check_loop(session: Session) -> int:
         replayed.append(facts)
     assert seen == set(matters), "every matter has a timeline"
     admin = principal_of(session.scalars(select(User).where(User.username == "admin")).one())
-    kept = indicators(session, admin).as_dict()
+    kept = read_indicators(session, admin).as_dict()
     scratch = sum_facts(replayed).as_dict()
     kept.pop("avg_seconds")
     scratch.pop("avg_seconds")

@@ -167,7 +167,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         assert all(kinds), "the demo has swept, reopened and merged-into matters"
         picked = [m for ids in kinds for m in ids[:3]] + [closed]
         settings = Settings(
-            database_url=url, data_dir=folder / "data", secret_key="walk", background="off"
+            database_url=url, data_dir=folder / "data", background="off"
         )
         app = create_app(settings)
         with TestClient(app, raise_server_exceptions=False) as client:

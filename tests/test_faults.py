@@ -126,7 +126,7 @@ def test_an_unreachable_database_answers_503_with_retry_after_in_the_callers_lan
     tmp_path: Path,
 ) -> None:
     settings = Settings(
-        database_url=_unreachable(tmp_path), data_dir=tmp_path, secret_key="t", background="off"
+        database_url=_unreachable(tmp_path), data_dir=tmp_path, background="off"
     )
     app = create_app(settings)
     try:

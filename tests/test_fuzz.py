@@ -104,7 +104,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer
         sessions = make_sessionmaker(engine)
         with sessions() as session:
             build_world(session, folder / "files")
-        settings = Settings(database_url=url, data_dir=folder, secret_key="fuzz", background="off")
+        settings = Settings(database_url=url, data_dir=folder, background="off")
         app = create_app(settings)
         try:
             with served(app) as base:

@@ -98,9 +98,9 @@ def build_world(session: Session, files_dir: Path) -> World:
                 geometry=box(west, south, round(west + 0.1, 6), round(south + 0.1, 6)),
             )
     bump_revision(session, geo.GRIDS_REVISION)
-    county = geo.get_region(session, COUNTY)
-    town_a = geo.get_region(session, TOWN_A)
-    town_b = geo.get_region(session, TOWN_B)
+    county = geo.get_region_unscoped(session, COUNTY)
+    town_a = geo.get_region_unscoped(session, TOWN_A)
+    town_b = geo.get_region_unscoped(session, TOWN_B)
     units = {
         "centre": Unit(
             code="C-CENTRE",
@@ -183,7 +183,7 @@ def build_world(session: Session, files_dir: Path) -> World:
     add("head_a", [Role.grid_head], path=grids[GRID_A1_1].path)
     add("resident", [Role.resident], path=grids[GRID_A1_1].path)
     add("handler_a", [Role.unit_handler], unit="platform_a")
-    add("comm_a1", [Role.dispatcher], path=geo.get_region(session, COMM_A1).path)
+    add("comm_a1", [Role.dispatcher], path=geo.get_region_unscoped(session, COMM_A1).path)
     for username, grid_code in (
         ("worker_a", GRID_A1_1),
         ("worker_b", GRID_B1_1),

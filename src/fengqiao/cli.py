@@ -361,7 +361,7 @@ def notify_failed(
     from fengqiao.notify import service as notify
 
     with open_session(get_settings()) as session:
-        page = notify.list_messages(session, None, status="failed", limit=limit)
+        page = notify.read_messages(session, None, status="failed", limit=limit)
     if as_json:
         print(page.model_dump_json())
         return

@@ -79,7 +79,7 @@ def live_server(
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs it", pytrace=False)
     data = tmp_path_factory.mktemp("live")
     settings = Settings(
-        database_url=database_url, data_dir=data, secret_key="browser", background="off"
+        database_url=database_url, data_dir=data, background="off"
     )
     with make_sessionmaker(migrated_engine)() as session:
         world = build_world(session, data / "files")

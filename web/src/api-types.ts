@@ -293,7 +293,7 @@ export interface paths {
             cookie?: never;
         };
         /** 用户列表（个人信息脱敏） */
-        get: operations["list_users_api_users_get"];
+        get: operations["read_users_api_users_get"];
         put?: never;
         /** 新增用户 */
         post: operations["create_user_api_users_post"];
@@ -329,7 +329,7 @@ export interface paths {
             cookie?: never;
         };
         /** 单位列表 */
-        get: operations["list_units_api_units_get"];
+        get: operations["read_units_api_units_get"];
         put?: never;
         /** 新增单位 */
         post: operations["create_unit_api_units_post"];
@@ -416,7 +416,7 @@ export interface paths {
             cookie?: never;
         };
         /** 行政区划列表 */
-        get: operations["list_regions_api_regions_get"];
+        get: operations["read_regions_api_regions_get"];
         put?: never;
         /** 新增行政区划 */
         post: operations["create_region_api_regions_post"];
@@ -451,7 +451,7 @@ export interface paths {
             cookie?: never;
         };
         /** 网格列表 */
-        get: operations["list_grids_api_grids_get"];
+        get: operations["read_grids_api_grids_get"];
         put?: never;
         /** 新增网格 */
         post: operations["create_grid_api_grids_post"];
@@ -521,7 +521,7 @@ export interface paths {
             cookie?: never;
         };
         /** 闭环指标：结案率、按期结案率、返工率、准确派遣率… */
-        get: operations["indicators_api_indicators_get"];
+        get: operations["read_indicators_api_indicators_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -538,7 +538,7 @@ export interface paths {
             cookie?: never;
         };
         /** 驾驶舱：今日受理、在办、超期、指标、下级排名与 30 日趋势 */
-        get: operations["dashboard_api_dashboard_get"];
+        get: operations["read_dashboard_api_dashboard_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2987,7 +2987,7 @@ export interface operations {
             };
         };
     };
-    list_users_api_users_get: {
+    read_users_api_users_get: {
         parameters: {
             query?: {
                 role?: components["schemas"]["Role"] | null;
@@ -3301,7 +3301,7 @@ export interface operations {
             };
         };
     };
-    list_units_api_units_get: {
+    read_units_api_units_get: {
         parameters: {
             query?: {
                 kind?: string | null;
@@ -3798,7 +3798,7 @@ export interface operations {
             };
         };
     };
-    list_regions_api_regions_get: {
+    read_regions_api_regions_get: {
         parameters: {
             query?: {
                 parent?: string | null;
@@ -4030,7 +4030,7 @@ export interface operations {
             };
         };
     };
-    list_grids_api_grids_get: {
+    read_grids_api_grids_get: {
         parameters: {
             query?: {
                 region?: string | null;
@@ -4446,7 +4446,7 @@ export interface operations {
             };
         };
     };
-    indicators_api_indicators_get: {
+    read_indicators_api_indicators_get: {
         parameters: {
             query?: {
                 region?: string | null;
@@ -4520,7 +4520,7 @@ export interface operations {
             };
         };
     };
-    dashboard_api_dashboard_get: {
+    read_dashboard_api_dashboard_get: {
         parameters: {
             query?: {
                 region?: string | null;

@@ -27,7 +27,7 @@ from fengqiao.core import clock
 from fengqiao.core.errors import NotFound
 from fengqiao.core.permissions import Action, Principal, within
 from fengqiao.geo.models import Grid, Region
-from fengqiao.geo.service import Place, find_place
+from fengqiao.geo.service import Place, find_place_unscoped
 from fengqiao.matters.enums import OPEN_STATES
 from fengqiao.matters.models import Matter, TimelineEntry
 from fengqiao.matters.service import overdue_clause, scoped_matters
@@ -188,10 +188,10 @@ def _seconds(session: Session, later: Any, earlier: Any) -> Any:
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def region_path(session: Session, principal: Principal, code: str) -> str:
+def read_region_path(session: Session, principal: Principal, code: str) -> str:
     """The path of a region or grid the caller's figures may be narrowed to: one within
     their jurisdiction, or one above it (whose figures are then theirs)."""
-    place = find_place(session, code=code)
+    place = find_place_unscoped(session, code=code)
     if place is None or not (
         principal.covers(place.path) or (principal.scope_path or "").startswith(place.path)
     ):
@@ -199,7 +199,7 @@ def region_path(session: Session, principal: Principal, code: str) -> str:
     return place.path
 
 
-def indicators(
+def read_indicators(
     session: Session,
     principal: Principal,
     *,
@@ -420,18 +420,20 @@ def _trend(session: Session, base: Select[Matter], first: date, days: int) -> li
     return list(out.values())
 
 
-def dashboard(session: Session, principal: Principal, region_code: str | None = None) -> Dashboard:
+def read_dashboard(
+    session: Session, principal: Principal, region_code: str | None = None
+) -> Dashboard:
     """The leaders' screen over the caller's scope, or a region or grid within it: today's
     intake, open and overdue matters, the indicators, the places one level below ranked
     by closure rate, and reports and closures of the last 30 days (days counted in the
     installation's zone)."""
     principal.require(Action.geo_read)  # it names regions; residents have none to see
     if region_code:
-        place = find_place(session, code=region_code)
+        place = find_place_unscoped(session, code=region_code)
         if place is None or not principal.covers(place.path):
             raise NotFound("行政区划", "region")
     elif principal.scope_path and principal.scope_path != "/":
-        place = find_place(session, path=principal.scope_path)
+        place = find_place_unscoped(session, path=principal.scope_path)
     else:
         place = None
     path = place.path if place else None
@@ -457,7 +459,7 @@ def dashboard(session: Session, principal: Principal, region_code: str | None = 
         today_reported=int(totals[0]),
         open=int(totals[1]),
         overdue=int(totals[2]),
-        indicators=indicators(session, principal, region_path=path).as_dict(),
+        indicators=read_indicators(session, principal, region_path=path).as_dict(),
         ranking=_ranking(session, base, _children(session, place, everything), now),
         trend=_trend(session, base, today - timedelta(days=TREND_DAYS - 1), TREND_DAYS),
     )

@@ -17,7 +17,7 @@ router = APIRouter(tags=["assessment 考评"], responses=error_responses(401, 42
     summary="闭环指标：结案率、按期结案率、返工率、准确派遣率…",
     responses=error_responses(403, 404),
 )
-def indicators(
+def read_indicators(
     session: SessionDep,
     principal: PrincipalDep,
     region: PlaceCode | None = None,
@@ -25,8 +25,8 @@ def indicators(
     start: When | None = None,
     end: When | None = None,
 ) -> dict[str, Any]:
-    path = service.region_path(session, principal, region) if region else None
-    return service.indicators(
+    path = service.read_region_path(session, principal, region) if region else None
+    return service.read_indicators(
         session, principal, region_path=path, unit_id=unit_id, start=start, end=end
     ).as_dict()
 
@@ -36,9 +36,9 @@ def indicators(
     summary="驾驶舱：今日受理、在办、超期、指标、下级排名与 30 日趋势",
     responses=error_responses(403, 404),
 )
-def dashboard(
+def read_dashboard(
     session: SessionDep,
     principal: PrincipalDep,
     region: PlaceCode | None = None,
 ) -> dict[str, Any]:
-    return service.dashboard(session, principal, region).as_dict()
+    return service.read_dashboard(session, principal, region).as_dict()

@@ -16,7 +16,7 @@ _ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FENGQIAO_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FENGQIAO_", extra="forbid")
 
     data_dir: Path = Field(default=Path("var"), description="uploads, the SQLite file, models")
     database_url: str = Field(default="", description="empty: SQLite file in data_dir")

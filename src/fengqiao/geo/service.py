@@ -29,7 +29,7 @@ GRIDS_REVISION = "grids"
 # ---------------------------------------------------------------- regions
 
 
-def get_region(session: Session, code: str) -> Region:
+def get_region_unscoped(session: Session, code: str) -> Region:
     region = session.scalar(select(Region).where(Region.code == code))
     if region is None:
         raise NotFound("行政区划", "region")
@@ -50,7 +50,7 @@ def root_paths(session: Session) -> list[str]:
     return list(session.scalars(select(Region.path).where(Region.parent_id.is_(None))))
 
 
-def list_regions(
+def read_regions(
     session: Session,
     principal: Principal,
     *,
@@ -144,7 +144,7 @@ def create_region(
         if principal.scope_path != "/":
             raise Invalid("必须指定上级区划", "A parent region is required")
     else:
-        parent = get_region(session, parent_code)
+        parent = get_region_unscoped(session, parent_code)
         if not principal.may_write(parent.path):
             raise NotFound("行政区划", "region")
     region, _ = upsert_region(session, code=code, name=name, parent_code=parent_code, geometry=geom)
@@ -164,7 +164,7 @@ class Place:
     path: str
 
 
-def find_place(
+def find_place_unscoped(
     session: Session, *, code: str | None = None, path: str | None = None
 ) -> Place | None:
     """The region, or else the grid, with this code (or this path)."""
@@ -180,7 +180,7 @@ def scoped_grids(principal: Principal) -> Select[Grid]:
     return select(Grid).where(principal.scope(Grid.path))
 
 
-def list_grids(
+def read_grids(
     session: Session,
     principal: Principal,
     *,
@@ -192,7 +192,7 @@ def list_grids(
     principal.require(Action.geo_read)
     stmt = scoped_grids(principal)
     if region_code is not None:
-        region = get_region(session, region_code)
+        region = get_region_unscoped(session, region_code)
         stmt = stmt.where(within(Grid.path, region.path))
     if kind is not None:
         stmt = stmt.where(Grid.kind == kind)
@@ -261,7 +261,7 @@ def create_grid(
 ) -> Grid:
     principal.require(Action.geo_manage)
     geom = geo.parse_polygon(geometry)
-    region = get_region(session, region_code)
+    region = get_region_unscoped(session, region_code)
     if not principal.may_write(region.path):
         raise NotFound("行政区划", "region")
     check_grid_code(code, region, code_digits)

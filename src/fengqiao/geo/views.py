@@ -115,7 +115,7 @@ def region_out(
     summary="行政区划列表",
     responses=error_responses(403, 404),
 )
-def list_regions(
+def read_regions(
     session: SessionDep,
     principal: PrincipalDep,
     lang: LanguageDep,
@@ -132,7 +132,7 @@ def list_regions(
     limit: Annotated[int, Limit(2000)] = 500,
     offset: Offset = 0,
 ) -> list[RegionOut]:
-    regions = service.list_regions(
+    regions = service.read_regions(
         session, principal, parent_code=parent, level=level, limit=limit, offset=offset
     )
     return [region_out(session, r, lang) for r in regions]
@@ -194,7 +194,7 @@ def grid_out(grid: Grid, lang: str, with_geometry: bool = False) -> GridOut:
     summary="网格列表",
     responses=error_responses(403, 404),
 )
-def list_grids(
+def read_grids(
     session: SessionDep,
     principal: PrincipalDep,
     lang: LanguageDep,
@@ -204,7 +204,7 @@ def list_grids(
     limit: Annotated[int, Limit(5000)] = 500,
     offset: Offset = 0,
 ) -> list[GridOut]:
-    grids = service.list_grids(
+    grids = service.read_grids(
         session,
         principal,
         region_code=region,

@@ -14,7 +14,7 @@ from fengqiao.core import audit, clock
 from fengqiao.core.errors import Invalid, NotFound
 from fengqiao.core.permissions import GRID_STAFF, Action, Principal, Role, within
 from fengqiao.geo.models import Grid
-from fengqiao.geo.service import find_place
+from fengqiao.geo.service import find_place_unscoped
 from fengqiao.matters.enums import OPEN_STATES
 from fengqiao.matters.enums import MatterState as S
 from fengqiao.matters.models import Matter, TimelineEntry
@@ -117,7 +117,7 @@ def _filtered(session: Session, principal: Principal, f: MatterFilter) -> Select
     if f.level is not None:
         stmt = stmt.where(Matter.level == f.level)
     if f.region_code:
-        place = find_place(session, code=f.region_code)
+        place = find_place_unscoped(session, code=f.region_code)
         if place is None:
             raise NotFound("行政区划", "region")
         stmt = stmt.where(within(Matter.region_path, place.path))

@@ -442,7 +442,7 @@ def _out(message: OutboxMessage) -> NotificationOut:
     )
 
 
-def list_messages(
+def read_messages(
     session: Session,
     principal: Principal | None,
     *,

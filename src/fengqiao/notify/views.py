@@ -29,7 +29,7 @@ def list_notifications(
     limit: Annotated[int, Limit(500)] = 100,
     offset: Offset = 0,
 ) -> NotificationPage:
-    return service.list_messages(session, principal, status=status, limit=limit, offset=offset)
+    return service.read_messages(session, principal, status=status, limit=limit, offset=offset)
 
 
 @router.post(

@@ -20,7 +20,7 @@ from fengqiao.core.security import (
     mask_phone,
 )
 from fengqiao.geo.models import Grid, Region
-from fengqiao.geo.service import find_place
+from fengqiao.geo.service import find_place_unscoped
 from fengqiao.people.models import AuthSession, GridMember, Unit, User, UserRole
 
 # ---------------------------------------------------------------- users
@@ -40,7 +40,7 @@ def principal_of(user: User, session_id: int | None = None) -> Principal:
 
 def jurisdiction_path(session: Session, code: str) -> str:
     """The path of a region code or a grid code."""
-    place = find_place(session, code=code)
+    place = find_place_unscoped(session, code=code)
     if place is None:
         raise Invalid("辖区代码 {c} 不存在", "Unknown region or grid code {c}", c=code)
     return place.path
@@ -115,7 +115,7 @@ def add_user(session: Session, principal: Principal, **fields: Any) -> User:
 def _unit_to_bind(session: Session, principal: Principal, code: str) -> Unit:
     """A unit the caller may bind users to: one of their jurisdiction. A unit above it
     serves it, but its users' jurisdiction would be wider than the caller's (404)."""
-    unit = get_unit(session, principal, code)
+    unit = read_unit(session, principal, code)
     _check_jurisdiction(principal, unit.region_path)
     return unit
 
@@ -200,7 +200,7 @@ def scoped_users(principal: Principal) -> Select[User]:
     return select(User).where(principal.scope(User.region_path))
 
 
-def list_users(
+def read_users(
     session: Session,
     principal: Principal,
     *,
@@ -269,7 +269,7 @@ def scoped_units(principal: Principal) -> Select[Unit]:
     return select(Unit).where(or_(principal.scope(Unit.region_path), Unit.region_path.in_(above)))
 
 
-def list_units(
+def read_units(
     session: Session,
     principal: Principal,
     *,
@@ -288,7 +288,7 @@ def list_units(
     return units[offset : offset + limit]
 
 
-def get_unit(session: Session, principal: Principal, code: str) -> Unit:
+def read_unit(session: Session, principal: Principal, code: str) -> Unit:
     principal.require(Action.units_read)
     unit = session.scalar(scoped_units(principal).where(Unit.code == code))
     if unit is None:
@@ -340,7 +340,7 @@ def update_unit(session: Session, principal: Principal, code: str, **fields: Any
     its phone, or stops it (routing then passes it by; its open tasks stay with it until
     a dispatcher moves them)."""
     principal.require(Action.units_manage)
-    unit = get_unit(session, principal, code)
+    unit = read_unit(session, principal, code)
     principal.require_write(unit.region_path)  # 403 for a unit above, which serves it
     if "categories" in fields:
         fields["categories"] = known_categories(session, fields["categories"])

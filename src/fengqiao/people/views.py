@@ -183,7 +183,7 @@ def user_out(
     summary="用户列表（个人信息脱敏）",
     responses=error_responses(403),
 )
-def list_users(
+def read_users(
     session: SessionDep,
     principal: PrincipalDep,
     role: Role | None = None,
@@ -191,7 +191,7 @@ def list_users(
     limit: Annotated[int, Limit(500)] = 100,
     offset: Offset = 0,
 ) -> list[UserOut]:
-    users = service.list_users(session, principal, role=role, q=q, limit=limit, offset=offset)
+    users = service.read_users(session, principal, role=role, q=q, limit=limit, offset=offset)
     return [user_out(session, principal, u) for u in users]
 
 
@@ -250,7 +250,7 @@ def unit_out(unit: Unit) -> UnitOut:
 @router.get(
     "/api/units", response_model=list[UnitOut], summary="单位列表", responses=error_responses(403)
 )
-def list_units(
+def read_units(
     session: SessionDep,
     principal: PrincipalDep,
     kind: Annotated[str | None, Query(max_length=16)] = None,
@@ -258,7 +258,7 @@ def list_units(
     limit: Annotated[int, Limit(2000)] = 500,
     offset: Offset = 0,
 ) -> list[UnitOut]:
-    units = service.list_units(
+    units = service.read_units(
         session, principal, kind=kind, category=category, limit=limit, offset=offset
     )
     return [unit_out(u) for u in units]
@@ -271,7 +271,7 @@ def list_units(
     responses=error_responses(403, 404),
 )
 def read_unit(code: UnitCode, session: SessionDep, principal: PrincipalDep) -> UnitOut:
-    return unit_out(service.get_unit(session, principal, code))
+    return unit_out(service.read_unit(session, principal, code))
 
 
 @router.post(
