@@ -166,9 +166,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         kinds = [sorted(by_system), sorted(reopened), sorted(merged_into)]
         assert all(kinds), "the demo has swept, reopened and merged-into matters"
         picked = [m for ids in kinds for m in ids[:3]] + [closed]
-        settings = Settings(
-            database_url=url, data_dir=folder / "data", background="off"
-        )
+        settings = Settings(database_url=url, data_dir=folder / "data", background="off")
         app = create_app(settings)
         with TestClient(app, raise_server_exceptions=False) as client:
             admin = login(client, "admin")

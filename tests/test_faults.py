@@ -125,9 +125,7 @@ def _unreachable(folder: Path) -> str:
 def test_an_unreachable_database_answers_503_with_retry_after_in_the_callers_language(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(
-        database_url=_unreachable(tmp_path), data_dir=tmp_path, background="off"
-    )
+    settings = Settings(database_url=_unreachable(tmp_path), data_dir=tmp_path, background="off")
     app = create_app(settings)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:

@@ -78,9 +78,7 @@ def live_server(
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs it", pytrace=False)
     data = tmp_path_factory.mktemp("live")
-    settings = Settings(
-        database_url=database_url, data_dir=data, background="off"
-    )
+    settings = Settings(database_url=database_url, data_dir=data, background="off")
     with make_sessionmaker(migrated_engine)() as session:
         world = build_world(session, data / "files")
         grid = session.scalars(select(Grid).where(Grid.code == GRID_A1_1)).one()
