@@ -102,6 +102,67 @@ def new_database(folder: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@dataclass(frozen=True)
+class DemoCopy:
+    """The demo county as `fengqiao demo` leaves it (its text model trained), in a database
+    of its own: built once per run, cloned for each test that uses it."""
+
+    url: str
+    model_dir: Path
+    logins: list[Any]
+
+
+DEMO_BUILT = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoCopy]:
+    from fengqiao.demo.build import build  # the demo's generators: only when used
+
+    folder = tmp_path_factory.mktemp("demo")
+    with new_database(folder) as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            with make_sessionmaker(engine)() as session, clock.frozen(DEMO_BUILT):
+                logins = build(session, model_dir=folder / "classifier")
+        finally:
+            engine.dispose()
+        RECENT_MATTERS.clear()
+        MATTER_IDS.clear()
+        yield DemoCopy(url, folder / "classifier", logins)
+
+
+@contextmanager
+def cloned_database(url: str, folder: Path) -> Iterator[str]:
+    """A copy of the database at `url` (which nobody is connected to), dropped afterwards."""
+    if BACKEND == "sqlite":
+        copy = folder / f"{uuid.uuid4().hex[:10]}.sqlite3"
+        shutil.copyfile(url.removeprefix("sqlite:///"), copy)
+        yield f"sqlite:///{copy}"
+        return
+    name, source = f"fengqiao_test_{uuid.uuid4().hex[:10]}", url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+        yield url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def demo(demo_template: DemoCopy, tmp_path: Path) -> Iterator[DemoCopy]:
+    """A fresh copy of the built demo county, with a copy of its model."""
+    with cloned_database(demo_template.url, tmp_path) as url:
+        shutil.copytree(demo_template.model_dir, tmp_path / "classifier")
+        yield DemoCopy(url, tmp_path / "classifier", demo_template.logins)
+    RECENT_MATTERS.clear()
+    MATTER_IDS.clear()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with new_database(tmp_path_factory.mktemp("db")) as url:

@@ -7,17 +7,21 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fengqiao.api import create_app
 from fengqiao.calendar.service import build_calendar
 from fengqiao.core import clock
+from fengqiao.core.config import Settings
+from fengqiao.core.database import make_engine, make_sessionmaker
 from fengqiao.core.levels import Level
 from fengqiao.core.permissions import Role
 from fengqiao.demo.build import DEMO_PASSWORD, build
@@ -27,19 +31,37 @@ from fengqiao.matters.enums import MatterState
 from fengqiao.matters.lifecycle import TRANSITIONS
 from fengqiao.matters.models import Matter, TimelineEntry
 from fengqiao.people.models import GridMember, Unit, User
+from tests.conftest import DEMO_BUILT, DemoCopy
 from tests.live import free_port
 from tests.loopcheck import check_loop
 
-BUILT = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+BUILT = DEMO_BUILT
 
 
 def _count(session: Session, stmt: object) -> int:
     return session.scalar(stmt) or 0  # type: ignore[call-overload, no-any-return]
 
 
-def test_demo_county_has_the_published_shape(app_client: TestClient, session: Session) -> None:
-    with clock.frozen(BUILT):
-        logins = build(session)
+@pytest.fixture
+def demo_session(demo: DemoCopy) -> Iterator[Session]:
+    engine = make_engine(demo.url)
+    with make_sessionmaker(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def demo_client(demo: DemoCopy, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=demo.url, data_dir=tmp_path, background="off"))
+    with TestClient(app) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+def test_demo_county_has_the_published_shape(
+    demo: DemoCopy, demo_session: Session, demo_client: TestClient
+) -> None:
+    session, app_client, logins = demo_session, demo_client, demo.logins
     assert {login.role for login in logins} == set(Role)
     townships = _count(session, select(func.count()).where(Region.level == Level.township))
     communities = _count(session, select(func.count()).where(Region.level == Level.community))
@@ -108,11 +130,13 @@ def test_demo_county_has_the_published_shape(app_client: TestClient, session: Se
     assert found == [code for code, _, _ in grids]
 
 
-def test_demo_command_serves_the_county(database_url: str, tmp_path: Path, engine: object) -> None:
+def test_demo_command_serves_the_county(demo: DemoCopy, tmp_path: Path) -> None:
+    """On the county built (as a first run leaves it), the command prints the logins and
+    serves."""
     port = free_port()
     env = {
         **os.environ,
-        "FENGQIAO_DATABASE_URL": database_url,
+        "FENGQIAO_DATABASE_URL": demo.url,
         "FENGQIAO_DATA_DIR": str(tmp_path),
         "COLUMNS": "200",
     }

@@ -5,29 +5,31 @@ category, routed by itself."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from fengqiao.api import create_app
 from fengqiao.core import clock
 from fengqiao.core.config import Settings
-from fengqiao.demo.build import DEMO_PASSWORD, DEMO_TRAINING, build, train_model
+from fengqiao.core.database import make_engine, make_sessionmaker
+from fengqiao.demo.build import DEMO_PASSWORD, DEMO_TRAINING, train_model
 from fengqiao.geo.models import Grid
 from fengqiao.people.models import Unit, User
+from tests.conftest import DEMO_BUILT, DemoCopy
 
-BUILT = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+BUILT = DEMO_BUILT
 
 
 def test_the_demo_routes_a_newcomers_typical_report_by_itself(
-    session: Session, settings: Settings
+    demo: DemoCopy, tmp_path: Path
 ) -> None:
-    folder = settings.data_dir / "classifier"
-    with clock.frozen(BUILT):
-        build(session, model_dir=folder)
+    folder = demo.model_dir
+    settings = Settings(database_url=demo.url, data_dir=folder.parent, background="off")
+    engine = make_engine(demo.url)
+    session = make_sessionmaker(engine)()
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     assert meta["training_size"] == DEMO_TRAINING
     assert len(meta["labels"]) == 17  # every category of the demo's history
@@ -70,3 +72,5 @@ def test_the_demo_routes_a_newcomers_typical_report_by_itself(
             assert unit is not None and unit.code.endswith(f"-{platform}"), unit
             assert grid.path.startswith(unit.region_path)
     app.state.engine.dispose()
+    session.close()
+    engine.dispose()
