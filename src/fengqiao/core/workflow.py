@@ -80,6 +80,11 @@ class Transition:
     refuse: Callable[[Principal, Any], Label | None] | None = None
     photos: str | None = None  # the stage of the photos the console offers with it
     help: Label | None = None
+    # A request: after it the record waits on this kind of actor (a pending request, 待审批)
+    # until a row answering it is taken, or any row that moves the record.
+    awaits: str | None = None
+    waiting: Label | None = None  # what the record then shows: 延期待审批
+    answers: frozenset[str] = frozenset()  # the requests this row decides
 
     @property
     def by_system(self) -> bool:
@@ -185,6 +190,15 @@ class Workflow(ABC, Generic[R, C]):
     def settle(self, session: Session, context: C, record: R) -> None:
         """Keeps what is derived from the record's state current after a transition."""
 
+    def pending_of(self, record: R) -> str | None:
+        """The request the record waits on (the name of the row that asked), if any."""
+        return None
+
+    def set_pending(
+        self, record: R, t: Transition | None, principal: Principal | None, reason: str | None
+    ) -> None:
+        """Records that the record now waits on `t`'s request, or (None) on nothing."""
+
     # ------------------------------------------------------------ from the table
 
     def state_label(self, state: str, lang: str) -> str:
@@ -202,6 +216,7 @@ class Workflow(ABC, Generic[R, C]):
             for n, t in self.transitions.items()
             if state in t.sources
             and mine & t.actors
+            and not (t.awaits is not None and self.pending_of(record) == n)
             and (t.refuse is None or t.refuse(principal, record) is None)
         ]
 
@@ -258,6 +273,11 @@ class Workflow(ABC, Generic[R, C]):
             )
         if not self.actors_of(principal, record) & t.actors:
             raise Forbidden()
+        if t.awaits is not None and self.pending_of(record) == t.name:
+            raise Conflict(
+                "已有待审批的「{a}」", "A request to {ae} is already pending",
+                a=t.label.zh, ae=t.label.en.lower(),
+            )  # fmt: skip
         refusal = t.refuse(principal, record) if t.refuse else None
         if refusal is not None:
             raise AppError(refusal.zh, refusal.en, code="forbidden", status=403)
@@ -281,11 +301,17 @@ class Workflow(ABC, Generic[R, C]):
         kept |= detail or {}
         if t.target is not None:
             setattr(record, "state", t.target)  # noqa: B010
+        if reason is None:
+            reason = getattr(payload, "reason", None) or getattr(payload, "note", None)
+        if t.awaits is not None:
+            self.set_pending(record, t, principal, reason)
+        elif self.pending_of(record) is not None and (
+            t.target is not None or self.pending_of(record) in t.answers
+        ):
+            self.set_pending(record, None, principal, None)
         if t.deadline is not None:
             kept |= self.run_deadline(session, context, record, t.deadline)
         self.settle(session, context, record)
-        if reason is None:
-            reason = getattr(payload, "reason", None) or getattr(payload, "note", None)
         entry = self.journal(session, record, principal, t, from_state, reason, kept)
         recipients = [a for kind in t.notifies if (a := self.address(record, kind))]
         if recipients:
@@ -354,6 +380,9 @@ class Workflow(ABC, Generic[R, C]):
                     "notifies": list(t.notifies),
                     "deadline": t.deadline.value if t.deadline else None,
                     "photos": t.photos,
+                    "awaits": t.awaits,
+                    "waiting": t.waiting(lang) if t.waiting else None,
+                    "answers": sorted(t.answers),
                     "schema": payload_schema(t.payload, lang),
                 }
                 for t in self.transitions.values()
@@ -390,6 +419,11 @@ class ActionOut(BaseModel):
     notifies: list[str]
     deadline: str | None = Field(description="start or stop: what it does to the deadline")
     photos: str | None = Field(description="the stage of the photos offered with it")
+    awaits: str | None = Field(
+        description="a request: the kind of actor whose answer the record then waits on"
+    )
+    waiting: str | None = Field(description="what a record waiting on this request shows")
+    answers: list[str] = Field(description="the requests this action decides")
     fields: dict[str, Any] = Field(
         alias="schema",
         description="its payload as JSON Schema: titles and enum labels (x-labels) in the "

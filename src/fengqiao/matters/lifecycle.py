@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fengqiao.classify.flows import CategorySuggestions
+from fengqiao.core import clock
 from fengqiao.core.labels import Label
-from fengqiao.core.levels import ancestor_at, path_level
-from fengqiao.core.permissions import GRID_STAFF, Principal, Role
+from fengqiao.core.levels import ancestor_at
+from fengqiao.core.permissions import Principal
 from fengqiao.core.workcalendar import WorkCalendar
 from fengqiao.core.workflow import (
     SYSTEM,
@@ -25,9 +26,11 @@ from fengqiao.core.workflow import (
 )
 from fengqiao.matters import actions as do
 from fengqiao.matters import deadlines, timeline
+from fengqiao.matters.actors import ACTORS, D, G, R, U, actors_of
 from fengqiao.matters.enums import OPEN_STATES, Rating, Supervision
 from fengqiao.matters.enums import MatterState as S
 from fengqiao.matters.models import Matter
+from fengqiao.matters.reasons import BY_MODEL
 from fengqiao.matters.schemas import (
     AcceptIn,
     DispatchIn,
@@ -42,19 +45,6 @@ from fengqiao.matters.schemas import (
     SuperviseIn,
     VerifyIn,
 )
-
-# Who, relative to the matter, may act.
-D = "dispatcher"  # a dispatcher (or leader) whose jurisdiction covers it, at or above its level
-U = "unit"  # a handler of the unit it is assigned to
-G = "grid"  # grid staff of its grid (or above it)
-R = "reporter"  # whoever reported it
-ACTORS = {
-    D: Label("指挥调度", "Dispatcher"),
-    U: Label("承办单位", "Responsible unit"),
-    G: Label("网格员", "Grid staff"),
-    R: Label("上报人", "Reporter"),
-}
-DISPATCHING = frozenset({Role.dispatcher, Role.leader, Role.admin})
 
 # Whom an action tells (addressed by `MatterFlow.address`).
 UNIT, DISPATCHERS, REPORTER, GRID_OR_DISPATCHERS = "unit", "dispatchers", "reporter", "grid"
@@ -104,13 +94,17 @@ TABLE: tuple[Transition, ...] = (
     row("sign", ("签收", "Sign"), {S.dispatched}, S.in_progress, {U},
         payload=Remark, handler=do.sign),
     row("return", ("退单", "Return"), {S.dispatched, S.in_progress}, S.accepted, {U},
-        payload=ReturnIn, handler=do.give_back, deadline=Deadline.stop, notifies=(DISPATCHERS,)),
+        payload=ReturnIn, handler=do.give_back, deadline=Deadline.stop, notifies=(DISPATCHERS,),
+        awaits=D, waiting=Label("退单待重新派遣", "Returned, awaiting dispatch")),
     row("request_extension", ("申请延期", "Request extension"), {S.in_progress}, None, {U},
-        payload=ExtensionIn, handler=do.request_extension, notifies=(DISPATCHERS,)),
+        payload=ExtensionIn, handler=do.request_extension, notifies=(DISPATCHERS,),
+        awaits=D, waiting=Label("延期待审批", "Extension awaiting approval")),
     row("approve_extension", ("同意延期", "Approve extension"), {S.in_progress}, None, {D},
-        payload=Remark, handler=do.approve_extension, notifies=(REPORTER,)),
+        payload=Remark, handler=do.approve_extension, notifies=(REPORTER,),
+        answers=frozenset({"request_extension"})),
     row("deny_extension", ("不同意延期", "Deny extension"), {S.in_progress}, None, {D},
-        payload=Reasoned, handler=do.deny_extension, notifies=(REPORTER,)),
+        payload=Reasoned, handler=do.deny_extension, notifies=(REPORTER,),
+        answers=frozenset({"request_extension"})),
     row("escalate", ("上报", "Escalate"), {S.reported, S.accepted, *CHASED}, S.accepted, {D, G},
         payload=Reasoned, handler=do.escalate, deadline=Deadline.stop, notifies=(DISPATCHERS,)),
     row("send_down", ("下派", "Send down"), {S.accepted}, S.accepted, {D},
@@ -120,7 +114,8 @@ TABLE: tuple[Transition, ...] = (
     row("feedback", ("办结反馈", "Report as handled"), {S.in_progress}, S.handled, {U},
         payload=NoteIn, handler=do.feedback, notifies=(DISPATCHERS,), photos="feedback"),
     row("request_verification", ("发起核查", "Request verification"), {S.handled}, S.verifying,
-        {D}, payload=Remark, notifies=(GRID_OR_DISPATCHERS,)),
+        {D}, payload=Remark, notifies=(GRID_OR_DISPATCHERS,),
+        awaits=G, waiting=Label("待核查", "Awaiting verification")),
     row("verify_ok", ("核查通过", "Verified, close"), {S.verifying}, S.closed, {G, D},
         payload=VerifyIn, handler=do.verify_ok, notifies=(REPORTER,), photos="verify"),
     row("verify_fail", ("核查未通过", "Verification failed"), {S.verifying}, S.dispatched, {G, D},
@@ -169,24 +164,7 @@ def address(
 
 class MatterFlow(Workflow[Matter, WorkCalendar]):
     def actors_of(self, principal: Principal, record: Matter) -> set[str]:
-        mine: set[str] = set()
-        if (
-            principal.roles & DISPATCHING
-            and principal.covers(record.region_path)
-            and path_level(principal.scope_path or "") >= record.level
-        ):
-            mine.add(D)
-        if (
-            Role.unit_handler in principal.roles
-            and record.unit_id is not None
-            and principal.unit_id == record.unit_id
-        ):
-            mine.add(U)
-        if principal.roles & GRID_STAFF and principal.covers(record.region_path):
-            mine.add(G)
-        if record.reporter_id == principal.user_id:
-            mine.add(R)
-        return mine
+        return actors_of(principal, record)
 
     def journal(
         self,
@@ -209,7 +187,7 @@ class MatterFlow(Workflow[Matter, WorkCalendar]):
     def notify(
         self, session: Session, record: Matter, t: Transition, recipients: list[str]
     ) -> None:
-        timeline.enqueue(session, record, t.name, recipients)
+        timeline.enqueue(session, record, t, recipients)
 
     def run_deadline(
         self, session: Session, context: WorkCalendar, record: Matter, deadline: Deadline
@@ -218,6 +196,22 @@ class MatterFlow(Workflow[Matter, WorkCalendar]):
             return do.start_clock(session, context, record)
         deadlines.clear_deadlines(record)
         return {}
+
+    def pending_of(self, record: Matter) -> str | None:
+        return record.pending_action
+
+    def set_pending(
+        self,
+        record: Matter,
+        t: Transition | None,
+        principal: Principal | None,
+        reason: str | None,
+    ) -> None:
+        record.pending_action = t.name if t else None
+        record.pending_actor = t.awaits if t else None
+        record.pending_reason = reason[:2000] if t and reason else None
+        record.pending_by = (principal.display_name if principal else None) if t else None
+        record.pending_at = clock.now() if t else None
 
     def settle(self, session: Session, context: WorkCalendar, record: Matter) -> None:
         """When the sweep looks at the matter next: its stage's deadline, or the ladder's
@@ -255,7 +249,7 @@ def route_by_model(
     }
     t = MATTER.transitions
     MATTER.apply(session, None, cal, matter, t["accept"], AcceptIn(), MODEL_ACCEPTED.zh, by_model)
-    reason = f"by the model: {(matter.suggestion or {}).get('reason')}"
+    reason = BY_MODEL.zh.format(reason=(matter.suggestion or {}).get("reason"))
     MATTER.apply(
         session,
         None,

@@ -61,6 +61,13 @@ class Matter(TimestampMixin, Base):
     supervision: Mapped[int] = mapped_column(Integer, default=0)
     next_sweep_at: Mapped[datetime | None]
     extension_until: Mapped[datetime | None]  # requested, awaiting approval
+    # A request waiting on someone (待审批): the row that asked, the kind of actor it waits
+    # on, why, by whom and since when (the workflow's `awaits`).
+    pending_action: Mapped[str | None] = mapped_column(String(32))
+    pending_actor: Mapped[str | None] = mapped_column(String(16))
+    pending_reason: Mapped[str | None] = mapped_column(String(2000))
+    pending_by: Mapped[str | None] = mapped_column(String(64))
+    pending_at: Mapped[datetime | None]
     # Facts kept as the matter moves, from which the indicators are summed.
     reported_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
@@ -93,6 +100,8 @@ class Matter(TimestampMixin, Base):
         Index("ix_event_reported_at", "reported_at"),
         Index("ix_event_cell_reported", "cell", "reported_at"),  # nearby recent matters
         Index("ix_event_unit_state", "unit_id", "state"),
+        Index("ix_event_updated_at", "updated_at"),  # the live stream's changes
+        Index("ix_event_pending_actor", "pending_actor"),
     )
     # Every UPDATE checks the version it read: of two concurrent transitions one loses.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
