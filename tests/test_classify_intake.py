@@ -103,7 +103,7 @@ def test_a_sure_report_routes_itself_and_says_which_model(
     detail = reading_client.get(f"/api/matters/{made['id']}", headers=h).json()
     accept, dispatch = detail["timeline"][1:]
     for entry in (accept, dispatch):
-        assert entry["actor_name"] == "系统 system"
+        assert entry["actor_name"] == "系统"
         assert entry["detail"]["model"] == model.version
         assert entry["detail"]["probability"] == top["p"]
     assert dispatch["detail"]["unit_id"] == made["unit_id"] is not None

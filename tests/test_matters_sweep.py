@@ -105,6 +105,7 @@ def test_deadlines_and_ladder_across_national_day(
             select(OutboxMessage).where(OutboxMessage.topic == "matter.overdue_escalate")
         ).one()
         assert escalated.recipient == "dispatchers:330305/"
+        assert escalated.payload["text"].endswith("：超期上报")
         # Each step is an audited write by the system, with what it changed.
         trail = session.scalars(
             select(AuditLog)

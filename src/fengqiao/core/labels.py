@@ -25,12 +25,12 @@ class Label(NamedTuple):
     def translate(self, text: str, lang: str) -> str | None:
         """`text` in `lang` when it is this label's Chinese form with its `{fields}` filled
         in (a stored text the system wrote), else None."""
-        found = _template(self.zh).fullmatch(text)
+        found = template(self.zh).fullmatch(text)
         return None if found is None else self(lang).format(**found.groupdict())
 
 
 @cache
-def _template(text: str) -> re.Pattern[str]:
+def template(text: str) -> re.Pattern[str]:
     """A pattern matching `text` with each `{field}` standing for any text."""
     parts = re.split(r"\{(\w+)\}", text)
     return re.compile(

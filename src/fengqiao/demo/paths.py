@@ -15,6 +15,7 @@ from fengqiao.demo.county import Actor, History
 from fengqiao.matters import service
 from fengqiao.matters.enums import MatterState as S
 from fengqiao.matters.lifecycle import TRANSITIONS
+from fengqiao.matters.reasons import AS_SUGGESTED, CHOSEN
 
 
 class Stop(Exception):
@@ -217,9 +218,9 @@ def _dispatch(world: History, m: Simulated, unit_id: int | None = None) -> int:
     m.entries[-1]["detail"] = {
         "unit_id": unit_id,
         "unit_name": unit.name,
-        "route_reason": "as suggested: " + str(suggestion.get("reason"))
+        "route_reason": AS_SUGGESTED.zh.format(reason=suggestion.get("reason"))
         if suggestion.get("unit_id") == unit_id
-        else "chosen by the dispatcher",
+        else CHOSEN.zh,
         "sign_due_at": _iso(row["sign_due_at"]),
         "resolve_due_at": _iso(row["resolve_due_at"]),
         "due_flagged": row["due_flagged"],

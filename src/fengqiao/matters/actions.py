@@ -21,6 +21,7 @@ from fengqiao.matters.enums import Card, Rating, Supervision, Urgency
 from fengqiao.matters.enums import MatterState as S
 from fengqiao.matters.models import Matter
 from fengqiao.matters.queries import read_matter
+from fengqiao.matters.reasons import AS_SUGGESTED, CHOSEN
 from fengqiao.matters.routing import check_category, load_routing, suggest_route
 from fengqiao.matters.schemas import (
     AcceptIn,
@@ -107,9 +108,9 @@ def dispatch(s: Session, p: Principal, cal: WorkCalendar, m: Matter, data: Dispa
     detail = assign(m, unit)
     suggested = (m.suggestion or {}).get("unit_id")
     detail["route_reason"] = data.reason or (
-        "as suggested: " + str((m.suggestion or {}).get("reason"))
+        AS_SUGGESTED.zh.format(reason=(m.suggestion or {}).get("reason"))
         if suggested == unit.id
-        else "chosen by the dispatcher"
+        else CHOSEN.zh
     )
     return detail
 

@@ -34,7 +34,7 @@ from fengqiao.geo.cells import cell_of
 from fengqiao.geo.models import Region
 from fengqiao.matters.duplicates import DuplicateQuery, find_duplicates
 from fengqiao.matters.enums import MatterState, Urgency
-from fengqiao.matters.lifecycle import route_by_model
+from fengqiao.matters.lifecycle import MATTER, route_by_model
 from fengqiao.matters.models import Matter, TimelineEntry
 from fengqiao.matters.queries import sees
 from fengqiao.matters.routing import Routing, check_category, load_routing, suggest_route
@@ -230,6 +230,7 @@ class MatterIds:
 
 
 MATTER_IDS = MatterIds()
+REPORT = MATTER.transitions["report"]
 
 
 def _insert_sqlite(
@@ -293,7 +294,7 @@ def _linked(intakes: Sequence[Intake], rows: dict[int, dict[str, Any]]) -> list[
                 recipients=[f"dispatchers:{ancestor_at(matter.region_path, matter.level)}"],
                 matter_id=row["id"],
                 region_path=matter.region_path,
-                payload=message(row["id"], row["number"], matter.title, matter.state, "report"),
+                payload=message(row["id"], row["number"], matter.title, matter.state, REPORT),
             )
         )
         who = audit.actor(principal, intakes[i].ip)

@@ -16,6 +16,7 @@ from fengqiao.core.levels import COUNTY, TOWNSHIP, ancestor_at
 from fengqiao.core.models import Category
 from fengqiao.core.revision import RevisionCache, watch
 from fengqiao.matters.models import Matter, RoutingRule
+from fengqiao.matters.reasons import BY_RULE, TERRITORIAL
 from fengqiao.people.models import Unit
 
 ROUTING_REVISION = "routing"
@@ -93,7 +94,7 @@ def suggest_route(routing: Routing, matter: Matter) -> dict[str, Any] | None:
             "unit_id": rule.unit_id,
             "unit_name": routing.units[rule.unit_id].name,
             "level": rule.level,
-            "reason": f"routing rule #{rule.id}",
+            "reason": BY_RULE.zh.format(id=rule.id),
             "rule_id": rule.id,
         }
     # Territorial default: the nearest unit above the place that owns the category.
@@ -105,7 +106,7 @@ def suggest_route(routing: Routing, matter: Matter) -> dict[str, Any] | None:
                     "unit_id": unit.id,
                     "unit_name": unit.name,
                     "level": level,
-                    "reason": "territorial default",  # a note, as "routing rule #…"
+                    "reason": TERRITORIAL.zh,
                     "rule_id": None,
                 }
     return None

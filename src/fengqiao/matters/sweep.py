@@ -104,7 +104,7 @@ def sweep(session: Session, cal: WorkCalendar, limit: int = 1000) -> int:
             recipients=recipients,
             matter_id=r.id,
             region_path=r.region_path,
-            payload=message(r.id, r.number, r.title, to_state.value, t.name),
+            payload=message(r.id, r.number, r.title, to_state.value, t),
         )
     versions = {r.id: r.version for r in due}
     paths = {r.id: r.region_path for r in due}

@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 from fengqiao.core import clock
 from fengqiao.core.labels import Label
 from fengqiao.core.permissions import Principal
+from fengqiao.core.workflow import Transition
 from fengqiao.matters.models import Matter, TimelineEntry
 from fengqiao.notify import service as notify
 
 # The actor_name stored for a step the system takes itself (no actor_id), answered by
 # language at read time.
 SYSTEM_ACTOR = "系统 system"
-SYSTEM_NAME = Label(SYSTEM_ACTOR, "System")
+SYSTEM_NAME = Label("系统", "System")
 
 
 def entry(
@@ -44,27 +45,28 @@ def entry(
     return row
 
 
-def message(matter_id: int, number: str, title: str, state: str, action: str) -> dict[str, Any]:
+def message(matter_id: int, number: str, title: str, state: str, t: Transition) -> dict[str, Any]:
+    """A notification's payload; its text (an SMS's words) names the action in Chinese."""
     return {
         "matter_id": matter_id,
         "number": number,
         "title": title,
         "state": state,
-        "action": action,
-        "text": f"【枫桥】{number} {title}：{action}",
+        "action": t.name,
+        "text": f"【枫桥】{number} {title}：{t.label.zh}",
     }
 
 
-def enqueue(session: Session, matter: Matter, action: str, recipients: list[str]) -> None:
+def enqueue(session: Session, matter: Matter, t: Transition, recipients: list[str]) -> None:
     notify.enqueue(
         session,
-        topic=f"matter.{action}",
+        topic=f"matter.{t.name}",
         # One change of one matter: its version (bumped on every write) and the action.
-        key=f"e{matter.id}.{matter.version}.{action}",
+        key=f"e{matter.id}.{matter.version}.{t.name}",
         recipients=recipients,
         matter_id=matter.id,
         region_path=matter.region_path,
-        payload=message(matter.id, matter.number, matter.title, matter.state, action),
+        payload=message(matter.id, matter.number, matter.title, matter.state, t),
     )
 
 
