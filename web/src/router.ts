@@ -29,6 +29,8 @@ const routes: RouteRecordRaw[] = [
       { path: 'matters/:id', component: () => import('./views/mobile/WorkerMatter.vue'), props: true },
     ],
   },
+  // A matter's work-order sheet for printing: outside the layout, no navigation on paper.
+  { path: '/matters/:id/print', component: () => import('./views/PrintView.vue'), props: true },
   { path: '/:pathMatch(.*)*', redirect: '/' },
 ]
 
