@@ -59,12 +59,14 @@ TOWN_A_USERS = {"admin_a", "town_a", "handler_a", "comm_a1"} | GRID_A_USERS
 @dataclass(frozen=True)
 class ListCase:
     """GET `path` → a JSON list; `key` names each item; `sees[user]` is exactly what
-    that user gets (FORBIDDEN for 403). `under`: the list is that field of an object."""
+    that user gets (FORBIDDEN for 403). `under`: the list is that field of an object;
+    `limit`: a page large enough to hold everything the world has."""
 
     path: str
     key: str
     sees: dict[str, set[str] | None]
     under: str | None = None
+    limit: int = 500
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,20 @@ LISTS: dict[str, ListCase] = {
             "handler": A_GRIDS | B_GRIDS,
             "resident": FORBIDDEN,
         },
+    ),
+    # With no words, every region and grid of the jurisdiction (the world has fewer than 50).
+    "/api/places": ListCase(
+        "/api/places",
+        "code",
+        {
+            "admin": ALL_REGIONS | A_GRIDS | B_GRIDS,
+            "town_a": {TOWN_A, COMM_A1, COMM_A2} | A_GRIDS,
+            "town_b": {TOWN_B, COMM_B1, COMM_B2} | B_GRIDS,
+            "worker_a": {GRID_A1_1},
+            "head_a": {GRID_A1_1},
+            "resident": FORBIDDEN,
+        },
+        limit=50,
     ),
     "/api/users": ListCase(
         "/api/users",
@@ -315,6 +331,12 @@ NOT_SCOPED = {
     "/api/categories": "the county's category list, the same for everyone",
     "/api/deadline-policies": "the county's time limits, the same for everyone",
     "/api/indicators": "sums computed inside the caller's scope (tests/test_matters.py)",
+    "/api/dashboard/trail": "the trail down to a place in the caller's jurisdiction, 404 "
+    "outside (tests/test_dashboard_drill_api.py)",
+    "/api/matters/export": "the list's own filters through read_matters (tests/test_export.py)",
+    "/api/dashboard/ranking/export": "the dashboard's ranking in the caller's scope "
+    "(tests/test_export.py)",
+    "/api/matters/stream": "a stream of the caller's scoped_matters (tests/test_live.py)",
     "/api/workflows/{name}": "a workflow's table, the same for everyone (tests/test_workflow.py)",
 }
 
@@ -335,7 +357,7 @@ def test_lists_are_limited_to_jurisdiction(
 ) -> None:
     for username, expected in case.sees.items():
         headers = world.login(client, username)
-        resp = client.get(case.path, headers=headers, params={"limit": 500})
+        resp = client.get(case.path, headers=headers, params={"limit": case.limit})
         if expected is FORBIDDEN:
             assert resp.status_code == 403, (username, resp.text)
             continue

@@ -132,7 +132,7 @@ def test_normal_path_to_evaluation(desk: Desk, session: Session) -> None:
         # Sign within one working day, resolve within five.
         assert datetime.fromisoformat(e["sign_due_at"]) == MONDAY + timedelta(days=1)
         assert datetime.fromisoformat(e["resolve_due_at"]) == MONDAY + timedelta(days=7)
-        assert "as suggested" in e["timeline"][-1]["detail"]["route_reason"]
+        assert "按建议" in e["timeline"][-1]["detail"]["route_reason"]
         desk.do("handler_a", e, "sign", 404)  # not their unit's task: invisible
         e = desk.do("handler", e, "sign")
     with clock.frozen(MONDAY + timedelta(days=2)):
@@ -160,6 +160,12 @@ def test_normal_path_to_evaluation(desk: Desk, session: Session) -> None:
         select(OutboxMessage.topic).where(OutboxMessage.matter_id == e["id"])
     ).all()
     assert {"matter.dispatch", "matter.verify_ok", "matter.reported"} <= set(topics)
+    # An SMS's words name the action in Chinese, never by its code.
+    texts = session.scalars(
+        select(OutboxMessage.payload["text"].as_string()).where(OutboxMessage.matter_id == e["id"])
+    ).all()
+    assert f"【枫桥】{e['number']} {e['title']}：派遣" in texts
+    assert all(not any(c.isascii() and c.isalpha() for c in t.split("：")[-1]) for t in texts)
 
 
 def test_self_resolve_reject_and_merge(desk: Desk, session: Session) -> None:

@@ -62,6 +62,18 @@ def box(west: float, south: float, size: float = 0.01) -> dict[str, Any]:
 Setup = Callable[[TestClient, World, Session], dict[str, Any]]
 
 
+def fill(body: Any, values: dict[str, Any]) -> Any:
+    """The body with each string "{name}" replaced by that value of the setup (as is: an
+    id stays a number)."""
+    if isinstance(body, dict):
+        return {k: fill(v, values) for k, v in body.items()}
+    if isinstance(body, list):
+        return [fill(v, values) for v in body]
+    if isinstance(body, str) and body.startswith("{") and body.endswith("}"):
+        return values.get(body[1:-1], body)
+    return body
+
+
 def _no_setup(client: TestClient, world: World, session: Session) -> dict[str, Any]:
     return {}
 
@@ -650,6 +662,35 @@ WRITES: dict[str, list[WriteCase]] = {
             _accepted,
         ),
     ],
+    "POST /api/matters/bulk": [
+        WriteCase(
+            "accept the township's matters at once",
+            "town_a",
+            "inside",
+            "/api/matters/bulk",
+            200,
+            {"action": "accept", "ids": ["{a}"]},
+            _matters,
+        ),
+        WriteCase(
+            "dispatch a matter escalated to the county",
+            "town_a",
+            "above",
+            "/api/matters/bulk",
+            403,
+            {"action": "dispatch", "ids": ["{a}"], "payload": {"unit_code": "C-ZHZF"}},
+            _escalated,
+        ),
+        WriteCase(
+            "accept another township's matter",
+            "town_a",
+            "beside",
+            "/api/matters/bulk",
+            404,
+            {"action": "accept", "ids": ["{b}"]},
+            _matters,
+        ),
+    ],
     "POST /api/matters/{matter_id}/attachments": [
         WriteCase(
             "a photo for a matter of the worker's grid",
@@ -798,7 +839,7 @@ def test_writes_are_limited_to_jurisdiction(
     if case.files:
         resp = client.post(path, files=case.files, data={"stage": "report"}, headers=headers)
     else:
-        body = case.body if case.body is not None or method == "DELETE" else {}
+        body = fill(case.body, values) if case.body is not None or method == "DELETE" else {}
         resp = client.request(method, path, json=body, headers=headers)
     assert resp.status_code == case.status, resp.text
     after = snapshot(session)

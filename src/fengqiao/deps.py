@@ -16,6 +16,7 @@ from fengqiao.core.database import read_retrying
 from fengqiao.core.errors import Unauthorized, request_language
 from fengqiao.core.permissions import Principal
 from fengqiao.core.security import token_digest
+from fengqiao.core.workcalendar import WorkCalendar
 from fengqiao.people import sessions
 
 
@@ -70,7 +71,16 @@ def get_language(request: Request) -> str:
     return request_language(request)
 
 
+def get_calendar(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> WorkCalendar:
+    """The working calendar deadlines and time left are counted on (cached)."""
+    cal: WorkCalendar = request.app.state.calendar.get(session)
+    return cal
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LanguageDep = Annotated[str, Depends(get_language)]
+CalendarDep = Annotated[WorkCalendar, Depends(get_calendar)]

@@ -3,6 +3,7 @@ and when the supervision ladder looks at a matter next."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,3 +103,38 @@ def ladder_next(
         policy = policies[key]
     hours = policy.ladder_hours if policy else 4.0
     return cal.add_working_hours(clock.now(), hours).at
+
+
+# ---------------------------------------------------------------- time left
+
+
+def due_at(matter: Matter) -> datetime | None:
+    """The deadline of the stage the matter is in: signing while dispatched, resolving
+    once signed; none in the other states."""
+    if matter.state == S.dispatched:
+        return matter.sign_due_at
+    if matter.state == S.in_progress:
+        return matter.resolve_due_at
+    return None
+
+
+def time_left_minutes(cal: WorkCalendar, due: datetime, now: datetime) -> int:
+    """Working minutes on the calendar from `now` to `due`; negative once past it."""
+    seconds, _ = cal.working_seconds_between(now, due)
+    return math.floor(seconds / 60)
+
+
+def say_time_left(cal: WorkCalendar, minutes: int, lang: str) -> str:
+    """剩余 5 小时 / 超期 17 小时: minutes under an hour, hours under two working days,
+    working days beyond."""
+    late, m = minutes < 0, abs(minutes)
+    day = max(1, round(cal.hours.seconds_per_day / 60))
+    if m < 60:
+        amount = (f"{m} 分钟", f"{m} min")
+    elif m < 2 * day:
+        amount = (f"{m // 60} 小时", f"{m // 60} h")
+    else:
+        amount = (f"{m // day} 个工作日", f"{m // day} working days")
+    if lang == "en":
+        return f"{amount[1]} {'overdue' if late else 'left'}"
+    return f"{'超期' if late else '剩余'} {amount[0]}"

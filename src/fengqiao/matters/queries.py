@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from fengqiao.core import audit, clock
 from fengqiao.core.errors import Invalid, NotFound
 from fengqiao.core.permissions import GRID_STAFF, Action, Principal, Role, within
-from fengqiao.geo.models import Grid
+from fengqiao.geo.models import Grid, Region
 from fengqiao.geo.service import find_place_unscoped
+from fengqiao.matters.actors import waiting_on
 from fengqiao.matters.enums import OPEN_STATES
 from fengqiao.matters.enums import MatterState as S
+from fengqiao.matters.enums import Urgency as U
 from fengqiao.matters.models import Matter, TimelineEntry
 
 # The roles that see the matters of their jurisdiction (the others: a unit its tasks, a
@@ -94,13 +96,28 @@ class MatterFilter:
     reported_from: datetime | None = None
     reported_to: datetime | None = None
     q: str | None = None
+    phone: str | None = None  # the reporter's, exact
+    pending: bool = False  # only requests awaiting the caller's decision (待我审批)
+    pin_urgent: bool = False  # urgent and critical matters nobody has taken yet come first
     sort: str = "-reported_at"
     limit: int = 50
     offset: int = 0
 
 
-SORTS = {
+# The deadline of the stage a matter is in: signing while dispatched, resolving after.
+DUE_AT = case(
+    (Matter.state == S.dispatched.value, Matter.sign_due_at),
+    (Matter.state == S.in_progress.value, Matter.resolve_due_at),
+    else_=None,
+)
+# Not yet taken by anyone and urgent: pinned above routine matters.
+PINNED = and_(
+    Matter.state == S.reported.value, Matter.urgency.in_([U.urgent.value, U.critical.value])
+)
+
+SORTS: dict[str, Any] = {
     "reported_at": Matter.reported_at,
+    "due_at": DUE_AT,
     "resolve_due_at": Matter.resolve_due_at,
     "sign_due_at": Matter.sign_due_at,
     "updated_at": Matter.updated_at,
@@ -135,24 +152,59 @@ def _filtered(session: Session, principal: Principal, f: MatterFilter) -> Select
     if f.reported_to:
         stmt = stmt.where(Matter.reported_at < f.reported_to)
     if f.q:
-        like = f"%{f.q}%"
-        stmt = stmt.where(
-            or_(Matter.title.like(like), Matter.description.like(like), Matter.number == f.q)
+        like = f"%{escape_like(f.q)}%"
+        text_of = (Matter.title, Matter.description, Matter.number, Matter.reporter_name)
+        named_place = select(Region.id).where(
+            Region.name.ilike(like, escape="\\"), Matter.region_path.startswith(Region.path)
         )
+        stmt = stmt.where(
+            or_(
+                *(column.ilike(like, escape="\\") for column in text_of),
+                Matter.address.ilike(like, escape="\\"),
+                Matter.grid_id.in_(select(Grid.id).where(Grid.name.ilike(like, escape="\\"))),
+                named_place.exists(),
+            )
+        )
+    if f.phone:
+        stmt = stmt.where(Matter.reporter_phone == f.phone)
+    if f.pending:
+        stmt = stmt.where(waiting_on(principal))
     return stmt
+
+
+def escape_like(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def read_matters(
     session: Session, principal: Principal, f: MatterFilter
 ) -> tuple[list[Matter], int]:
+    if f.phone:
+        # Finding people by their number is reading personal data.
+        principal.require(Action.pii_read)
     stmt = _filtered(session, principal, f)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if f.phone:
+        audit.record(
+            session,
+            "search_personal_data",
+            "event",
+            None,
+            region_path=principal.scope_path,
+            detail={"fields": ["reporter_phone"], "found": total},
+        )
+        session.commit()
     key = f.sort.lstrip("-")
     if key not in SORTS:
         raise Invalid("不支持的排序字段 {k}", "Unknown sort field {k}", k=key)
     column = SORTS[key]
-    order = column.desc() if f.sort.startswith("-") else column.asc()
-    rows = session.scalars(stmt.order_by(order, Matter.id.desc()).limit(f.limit).offset(f.offset))
+    # Matters with no running deadline sort after those with one, either way.
+    order = column.desc().nulls_last() if f.sort.startswith("-") else column.asc().nulls_last()
+    first = [case((PINNED, 0), else_=1)] if f.pin_urgent else []
+    rows = session.scalars(
+        stmt.order_by(*first, order, Matter.id.desc()).limit(f.limit).offset(f.offset)
+    )
     return list(rows), total
 
 
@@ -192,8 +244,15 @@ def read_grid_counts(session: Session, principal: Principal) -> list[GridCount]:
 def read_reporter_phone(
     session: Session, principal: Principal, matter: Matter, masked: str | None
 ) -> str | None:
-    """The reporter's phone in full for roles that may see personal data (audited)."""
-    if matter.reporter_phone and principal.can(Action.pii_read):
+    """The reporter's phone in full (audited) for roles that may see personal data, and
+    for the handlers of the unit the matter is with, who call the reporter back."""
+    calls_back = (
+        Role.unit_handler in principal.roles
+        and principal.unit_id is not None
+        and matter.unit_id == principal.unit_id
+        and matter.state in {s.value for s in OPEN_STATES}
+    )
+    if matter.reporter_phone and (principal.can(Action.pii_read) or calls_back):
         audit.record(
             session,
             "read_personal_data",
@@ -231,3 +290,25 @@ def is_overdue(matter: Matter, now: datetime) -> bool:
     if matter.state == S.in_progress:
         return bool(matter.resolve_due_at and matter.resolve_due_at < now)
     return False
+
+
+def place_names_unscoped(session: Session, paths: set[str]) -> dict[str, str]:
+    """The name of the deepest region along each path (a matter's village or community),
+    for matters already read within the caller's jurisdiction."""
+    # Paths are codes each followed by "/": 330305/330305001/…
+    prefixes = {
+        "".join(f"{code}/" for code in parts[: i + 1])
+        for path in paths
+        for parts in [path.strip("/").split("/")]
+        for i in range(len(parts))
+    }
+    if not prefixes:
+        return {}
+    rows = session.execute(select(Region.path, Region.name).where(Region.path.in_(prefixes)))
+    names: dict[str, str] = {path: name for path, name in rows}
+    out: dict[str, str] = {}
+    for path in paths:
+        best = max((p for p in names if path.startswith(p)), key=len, default=None)
+        if best is not None:
+            out[path] = names[best]
+    return out

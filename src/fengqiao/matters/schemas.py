@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from fengqiao.core.fields import (
     CategoryCode,
@@ -174,6 +174,18 @@ class AttachmentOut(BaseModel):
     url: str
 
 
+class PendingOut(BaseModel):
+    """A request the matter waits on (待审批): an extension, a return, a verification."""
+
+    action: str = Field(description="the action that asked (request_extension, return, …)")
+    label: str = Field(description="what waits, in the caller's language")
+    awaits: str = Field(description="the kind of actor who decides (dispatcher, grid, unit)")
+    reason: str | None
+    requested_by: str | None
+    requested_at: datetime | None
+    mine: bool = Field(description="the caller is among those who decide it")
+
+
 class MatterOut(BaseModel):
     id: int
     number: str
@@ -190,6 +202,8 @@ class MatterOut(BaseModel):
     lat: float | None
     address: str | None
     grid_code: str | None
+    grid_name: str | None
+    place_name: str | None = Field(description="the name of the region the matter lies in")
     region_path: str
     reporter_name: str | None
     reporter_phone: str | None
@@ -201,6 +215,13 @@ class MatterOut(BaseModel):
     reply_due_at: datetime | None
     resolve_due_at: datetime | None
     due_flagged: bool
+    due_at: datetime | None = Field(description="the deadline of the stage it is in")
+    time_left_minutes: int | None = Field(
+        description="working minutes on the calendar until due_at; negative when overdue"
+    )
+    time_left: str | None = Field(description="the same, said: 剩余 5 小时 / 超期 17 小时")
+    pinned: bool = Field(description="urgent or critical and not yet taken by anyone")
+    pending: PendingOut | None = None
     overdue: bool
     supervision: int
     extension_until: datetime | None
@@ -285,3 +306,29 @@ class PolicyIn(BaseModel):
 
 class PolicyOut(PolicyIn):
     id: int
+
+
+class BulkIn(BaseModel):
+    """One action for many matters, with the payload the single action takes."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"action": "remind", "ids": [1, 2], "payload": {}}]},
+    )
+    action: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z_]+$")]
+    ids: Annotated[list[Id], Field(min_length=1, max_length=200)]
+    payload: dict[str, Any] = Field(
+        default_factory=dict, description="validated by the action's own payload model"
+    )
+
+
+class BulkFailure(BaseModel):
+    id: int
+    number: str | None = Field(description="null when the caller may not see the matter")
+    code: str
+    message: str
+
+
+class BulkOut(BaseModel):
+    done: list[int] = Field(description="the matters the action was taken on")
+    failed: list[BulkFailure] = Field(description="the others, each with its reason")

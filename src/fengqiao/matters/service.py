@@ -27,7 +27,7 @@ from fengqiao.core.workcalendar import WorkCalendar
 from fengqiao.geo.coords import to_wgs84
 from fengqiao.geo.models import Grid
 from fengqiao.geo.service import GridLocator
-from fengqiao.matters import intake
+from fengqiao.matters import bulk, intake
 from fengqiao.matters.attachments import (
     STAGES,
     add_attachment,
@@ -35,14 +35,29 @@ from fengqiao.matters.attachments import (
     attachments_of,
     read_attachment,
 )
-from fengqiao.matters.deadlines import DUE_FIELDS, deadlines, policy_for
+from fengqiao.matters.deadlines import (
+    DUE_FIELDS,
+    deadlines,
+    due_at,
+    policy_for,
+    say_time_left,
+    time_left_minutes,
+)
+from fengqiao.matters.enums import MatterState, Urgency
 from fengqiao.matters.flows import IntakeWriter
-from fengqiao.matters.lifecycle import MATTER, TRANSITIONS, reason_in, route_by_model
+from fengqiao.matters.lifecycle import (
+    MATTER,
+    TRANSITIONS,
+    reason_in,
+    route_by_model,
+)
+from fengqiao.matters.live import watch
 from fengqiao.matters.models import Attachment, Matter, TimelineEntry
 from fengqiao.matters.queries import (
     MatterFilter,
     is_overdue,
     overdue_clause,
+    place_names_unscoped,
     read_grid_counts,
     read_matter,
     read_matters,
@@ -53,6 +68,7 @@ from fengqiao.matters.queries import (
     timeline,
     visible_duplicates,
 )
+from fengqiao.matters.reasons import route_reason_in
 from fengqiao.matters.routing import (
     Routing,
     check_category,
@@ -62,8 +78,11 @@ from fengqiao.matters.routing import (
 )
 from fengqiao.matters.schemas import (
     AttachmentOut,
+    BulkIn,
+    BulkOut,
     MatterOut,
     MatterPage,
+    PendingOut,
     ReportIn,
     TimelineOut,
 )
@@ -95,6 +114,13 @@ def act(
     )
 
 
+def bulk_act(
+    session: Session, principal: Principal, cal: WorkCalendar, body: BulkIn, lang: str
+) -> BulkOut:
+    """One action on many matters, each on its own; the failures named with reasons."""
+    return bulk.bulk_act(session, principal, cal, body, lang, act)
+
+
 def allowed_actions(principal: Principal, matter: Matter) -> list[str]:
     return MATTER.allowed(principal, matter)
 
@@ -114,7 +140,8 @@ async def report(
 ) -> tuple[MatterOut, bool]:
     """One report, from any channel: read, written by the intake writer with the other
     reports of that moment, and answered. Returns the matter and whether it is new."""
-    grids: dict[int, str] = {}
+    grids: dict[int, tuple[str, str]] = {}
+    places: dict[str, str] = {}
 
     def read_once() -> intake.Intake:
         lon = lat = None
@@ -123,7 +150,8 @@ async def report(
             lon, lat = to_wgs84(body.lon, body.lat, body.crs)
             ref = parts.locator.locate(session, lon, lat)
             if ref is not None:
-                grid, grids[ref.id] = (ref.id, ref.path), ref.code
+                grid, grids[ref.id] = (ref.id, ref.path), (ref.code, ref.name)
+                places[ref.path] = ref.region_name
         data = intake.Report(
             title=body.title,
             description=body.description,
@@ -155,7 +183,9 @@ async def report(
 
     def answer() -> tuple[MatterOut, bool]:
         matter, created = intake.finish(session, principal, prepared, written, parts.reader)
-        out = matter_out(session, principal, matter, lang, grids=grids, duplicates=seen)
+        out = matter_out(
+            session, principal, matter, lang, grids=grids, duplicates=seen, places=places or None
+        )
         session.commit()
         return out, created
 
@@ -183,24 +213,32 @@ def matter_out(
     matter: Matter,
     lang: str,
     units: dict[int, str] | None = None,
-    grids: dict[int, str] | None = None,
+    grids: dict[int, tuple[str, str]] | None = None,
     with_timeline: bool = False,
     duplicates: list[dict[str, Any]] | None = None,
     names: dict[str, str | None] | None = None,
+    cal: WorkCalendar | None = None,
+    places: dict[str, str] | None = None,
 ) -> MatterOut:
-    """What the caller sees of a matter. `units`, `grids`, `names` (the categories' English
-    names): read already for a page; `duplicates`: the possible duplicates the caller may
-    see, when known (else read)."""
+    """What the caller sees of a matter. `units`, `grids` (code and name), `names` (the
+    categories' English names), `places` (region names by path): read already for a page;
+    `duplicates`: the possible duplicates the caller may see, when known (else read);
+    `cal`: the working calendar the time left is counted on (none: not counted)."""
     unit_name = None
     if matter.unit_id is not None:
         unit_name = (units or {}).get(matter.unit_id) or session.scalar(
             select(Unit.name).where(Unit.id == matter.unit_id)
         )
-    grid_code = None
+    grid: tuple[str, str] | None = None
     if matter.grid_id is not None:
-        grid_code = (grids or {}).get(matter.grid_id) or session.scalar(
-            select(Grid.code).where(Grid.id == matter.grid_id)
+        grid = (grids or {}).get(matter.grid_id) or grid_names(session, {matter.grid_id}).get(
+            matter.grid_id
         )
+    if places is None:
+        places = place_names_unscoped(session, {matter.region_path})
+    now = clock.now()
+    due = due_at(matter)
+    left = time_left_minutes(cal, due, now) if cal is not None and due is not None else None
     out = MatterOut(
         id=matter.id,
         number=matter.number,
@@ -216,7 +254,9 @@ def matter_out(
         lon=matter.lon,
         lat=matter.lat,
         address=matter.address,
-        grid_code=grid_code,
+        grid_code=grid[0] if grid else None,
+        grid_name=grid[1] if grid else None,
+        place_name=places.get(matter.region_path),
         region_path=matter.region_path,
         reporter_name=matter.reporter_name,
         reporter_phone=mask_phone(matter.reporter_phone),
@@ -228,11 +268,17 @@ def matter_out(
         reply_due_at=matter.reply_due_at,
         resolve_due_at=matter.resolve_due_at,
         due_flagged=matter.due_flagged,
-        overdue=is_overdue(matter, clock.now()),
+        due_at=due,
+        time_left_minutes=left,
+        time_left=say_time_left(cal, left, lang) if cal is not None and left is not None else None,
+        pinned=matter.state == MatterState.reported
+        and matter.urgency in (Urgency.urgent, Urgency.critical),
+        pending=pending_out(principal, matter, lang),
+        overdue=is_overdue(matter, now),
         supervision=matter.supervision,
         extension_until=matter.extension_until,
         rating=matter.rating,
-        suggestion=matter.suggestion,
+        suggestion=suggestion_in(matter.suggestion, lang),
         category_suggestions=suggestions_in(session, matter.category_suggestions, lang, names),
         possible_duplicates=(
             visible_duplicates(session, principal, matter) if duplicates is None else duplicates
@@ -243,6 +289,35 @@ def matter_out(
         out.timeline = [timeline_out(t, lang) for t in timeline(session, matter)]
         out.attachments = [attachment_out(a) for a in attachments_of(session, matter)]
     return out
+
+
+def suggestion_in(suggestion: dict[str, Any] | None, lang: str) -> dict[str, Any] | None:
+    """The routing proposal, its reason in the caller's language."""
+    if not suggestion or not isinstance(suggestion.get("reason"), str):
+        return suggestion
+    return {**suggestion, "reason": route_reason_in(suggestion["reason"], lang)}
+
+
+def grid_names(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Code and name of each grid."""
+    rows = session.execute(select(Grid.id, Grid.code, Grid.name).where(Grid.id.in_(ids)))
+    return {id_: (code, name) for id_, code, name in rows}
+
+
+def pending_out(principal: Principal, matter: Matter, lang: str) -> PendingOut | None:
+    """The request the matter waits on, and whether the caller decides it."""
+    asked = MATTER.transitions.get(matter.pending_action or "")
+    if asked is None or matter.pending_actor is None:
+        return None
+    return PendingOut(
+        action=asked.name,
+        label=(asked.waiting or asked.label)(lang),
+        awaits=matter.pending_actor,
+        reason=matter.pending_reason,
+        requested_by=matter.pending_by,
+        requested_at=matter.pending_at,
+        mine=matter.pending_actor in MATTER.actors_of(principal, matter),
+    )
 
 
 def suggestions_in(
@@ -276,6 +351,13 @@ def timeline_out(entry: TimelineEntry, lang: str) -> TimelineOut:
     if by_system:
         out.actor_name = SYSTEM_NAME(lang)
     out.reason = reason_in(entry.action, entry.reason, by_system, lang)
+    detail = out.detail
+    if detail and isinstance(detail.get("route_reason"), str):
+        detail = {**detail, "route_reason": route_reason_in(detail["route_reason"], lang)}
+    route = detail.get("route") if detail else None
+    if detail and isinstance(route, dict) and isinstance(route.get("reason"), str):
+        detail = {**detail, "route": {**route, "reason": route_reason_in(route["reason"], lang)}}
+    out.detail = detail
     return out
 
 
@@ -291,11 +373,13 @@ def attachment_out(row: Attachment) -> AttachmentOut:
     )
 
 
-def read_one(session: Session, principal: Principal, matter_id: int, lang: str) -> MatterOut:
+def read_one(
+    session: Session, principal: Principal, cal: WorkCalendar, matter_id: int, lang: str
+) -> MatterOut:
     """A matter with its timeline and photos; the reporter's phone in full for those who
     may see it (audited)."""
     matter = read_matter(session, principal, matter_id)
-    out = matter_out(session, principal, matter, lang, with_timeline=True)
+    out = matter_out(session, principal, matter, lang, with_timeline=True, cal=cal)
     out.reporter_phone = read_reporter_phone(session, principal, matter, out.reporter_phone)
     return out
 
@@ -310,23 +394,30 @@ def act_and_answer(
     lang: str,
 ) -> MatterOut:
     matter = act(session, principal, cal, matter_id, action, payload)
-    return matter_out(session, principal, matter, lang, with_timeline=True)
+    return matter_out(session, principal, matter, lang, with_timeline=True, cal=cal)
 
 
-def read_page(session: Session, principal: Principal, f: MatterFilter, lang: str) -> MatterPage:
+def read_page(
+    session: Session, principal: Principal, cal: WorkCalendar, f: MatterFilter, lang: str
+) -> MatterPage:
     """One page of the matters the caller may see, with the count per state under the same
     filters (the inbox's tabs)."""
     matters, total = read_matters(session, principal, f)
     unit_ids = {m.unit_id for m in matters if m.unit_id}
-    grid_ids = {m.grid_id for m in matters if m.grid_id}
     units = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
-    grids = dict(session.execute(select(Grid.id, Grid.code).where(Grid.id.in_(grid_ids))).all())
+    grids = grid_names(session, {m.grid_id for m in matters if m.grid_id})
+    places = place_names_unscoped(session, {m.region_path for m in matters})
     names = english_names(session) if lang == "en" else None
     counts_filter = MatterFilter(**{**f.__dict__, "states": [], "limit": 1, "offset": 0})
     return MatterPage(
         total=total,
         counts=read_state_counts(session, principal, counts_filter),
-        items=[matter_out(session, principal, m, lang, units, grids, names=names) for m in matters],
+        items=[
+            matter_out(
+                session, principal, m, lang, units, grids, names=names, cal=cal, places=places
+            )
+            for m in matters
+        ],
     )
 
 
@@ -362,4 +453,5 @@ __all__ = [
     "sees",
     "suggest_route",
     "sweep",
+    "watch",
 ]

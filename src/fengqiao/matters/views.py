@@ -1,18 +1,33 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from fengqiao.core import spreadsheet
 from fengqiao.core.errors import error_responses
-from fengqiao.core.fields import CategoryCode, Flag, Id, Limit, Offset, PlaceCode, Text, When
-from fengqiao.deps import LanguageDep, PrincipalDep, SessionDep, SettingsDep
-from fengqiao.matters import admin, service
+from fengqiao.core.fields import (
+    CategoryCode,
+    Flag,
+    Id,
+    Limit,
+    Mobile,
+    Offset,
+    PlaceCode,
+    Text,
+    When,
+)
+from fengqiao.deps import CalendarDep, LanguageDep, PrincipalDep, SessionDep, SettingsDep
+from fengqiao.matters import admin, export, service
 from fengqiao.matters.enums import Channel, MatterState, PhotoStage, Urgency
 from fengqiao.matters.schemas import (
     AttachmentOut,
+    BulkIn,
+    BulkOut,
     GridCountOut,
     MatterOut,
     MatterPage,
@@ -66,32 +81,35 @@ async def report(
     return out
 
 
-@router.get(
-    "/api/matters",
-    response_model=MatterPage,
-    summary="事件列表与检索",
-    responses=error_responses(403, 404),
-)
-def list_matters(
-    session: SessionDep,
-    principal: PrincipalDep,
-    lang: LanguageDep,
+def matter_filter(
     state: Annotated[list[MatterState] | None, Query(max_length=len(MatterState))] = None,
     category: CategoryCode | None = None,
     level: Annotated[int | None, Query(ge=1, le=6)] = None,
-    region: PlaceCode | None = None,
+    region: Annotated[PlaceCode | None, Query(description="a region or grid code")] = None,
     unit_id: Id | None = None,
     overdue: Flag | None = None,
     channel: Channel | None = None,
     urgency: Urgency | None = None,
     reported_from: When | None = None,
     reported_to: When | None = None,
-    q: Annotated[str | None, Text(100)] = None,
+    q: Annotated[
+        str | None,
+        Text(100),
+        Query(description="any part of the number, title, description, reporter or place"),
+    ] = None,
+    phone: Annotated[Mobile | None, Query(description="the reporter's phone, exact")] = None,
+    pending: Annotated[
+        Flag, Query(description="only requests awaiting the caller's decision (待我审批)")
+    ] = False,
+    pin_urgent: Annotated[
+        Flag, Query(description="urgent and critical matters nobody has taken come first")
+    ] = False,
     sort: Annotated[str, Query(max_length=32, pattern=r"^-?[a-z_]+$")] = "-reported_at",
     limit: Annotated[int, Limit(500)] = 50,
     offset: Offset = 0,
-) -> MatterPage:
-    f = service.MatterFilter(
+) -> service.MatterFilter:
+    """The filters of a list of matters, one set for every endpoint that takes them."""
+    return service.MatterFilter(
         states=[s.value for s in state or []],
         category=category,
         level=level,
@@ -103,14 +121,99 @@ def list_matters(
         reported_from=reported_from,
         reported_to=reported_to,
         q=q,
+        phone=phone,
+        pending=pending,
+        pin_urgent=pin_urgent,
         sort=sort,
         limit=limit,
         offset=offset,
     )
-    return service.read_page(session, principal, f, lang)
+
+
+MatterFilterDep = Annotated[service.MatterFilter, Depends(matter_filter)]
+
+
+@router.get(
+    "/api/matters",
+    response_model=MatterPage,
+    summary="事件列表与检索",
+    responses=error_responses(403, 404),
+)
+def list_matters(
+    f: MatterFilterDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    cal: CalendarDep,
+    lang: LanguageDep,
+) -> MatterPage:
+    return service.read_page(session, principal, cal, f, lang)
 
 
 # Declared before /api/matters/{matter_id}, which would otherwise take the path.
+# A stream's refusals are JSON, as every other error answer.
+STREAM_ERRORS = {
+    status: {
+        **answer,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status, answer in error_responses(401, 422, 503).items()
+}
+
+
+@router.get(
+    "/api/matters/stream",
+    response_class=EventSourceResponse,
+    responses=STREAM_ERRORS,
+    summary="事件变动的实时推送（限本辖区）",
+    description="Server-sent events: `ready` once, then `matter` ({id, number, title, state, "
+    "state_name, urgency, version, updated_at, pinned}) for each matter the caller may see "
+    "as it changes. The stream ends after a few minutes; reconnect with `since` set to the "
+    "last `updated_at` received.",
+)
+async def stream(
+    request: Request,
+    principal: PrincipalDep,
+    lang: LanguageDep,
+    since: When | None = None,
+) -> AsyncIterable[ServerSentEvent]:
+    changes = service.watch(
+        request.app.state.sessionmaker, principal, lang, since, request.is_disconnected
+    )
+    async for event, data in changes:
+        if event == "ping":
+            yield ServerSentEvent(comment="ping")
+        else:
+            yield ServerSentEvent(event=event, data=data)
+
+
+@router.get(
+    "/api/matters/export",
+    response_class=Response,
+    summary="导出事件列表（Excel；筛选与事件列表相同，导出全部符合条件的事件）",
+    responses={**spreadsheet.XLSX_RESPONSE, **error_responses(403, 404, 413)},
+)
+def export_matters(
+    f: MatterFilterDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    cal: CalendarDep,
+    lang: LanguageDep,
+) -> Response:
+    return spreadsheet.response(export.export_matters(session, principal, cal, f, lang))
+
+
+@router.post(
+    "/api/matters/bulk",
+    response_model=BulkOut,
+    summary="批量办理：逐件执行，失败的逐件说明原因",
+    responses=error_responses(403, 404, 409, 413),
+)
+def bulk(
+    body: BulkIn, session: SessionDep, principal: PrincipalDep, cal: CalendarDep, lang: LanguageDep
+) -> BulkOut:
+    return service.bulk_act(session, principal, cal, body, lang)
+
+
 @router.get(
     "/api/matters/grid-counts",
     response_model=list[GridCountOut],
@@ -130,9 +233,9 @@ def grid_counts(session: SessionDep, principal: PrincipalDep) -> list[GridCountO
     responses=error_responses(404),
 )
 def read_matter(
-    matter_id: Id, session: SessionDep, principal: PrincipalDep, lang: LanguageDep
+    matter_id: Id, session: SessionDep, principal: PrincipalDep, cal: CalendarDep, lang: LanguageDep
 ) -> MatterOut:
-    return service.read_one(session, principal, matter_id, lang)
+    return service.read_one(session, principal, cal, matter_id, lang)
 
 
 @router.post(
@@ -145,12 +248,11 @@ def act(
     matter_id: Id,
     action: ActionName,
     body: ActionBody,
-    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
+    cal: CalendarDep,
     lang: LanguageDep,
 ) -> MatterOut:
-    cal = request.app.state.calendar.get(session)
     return service.act_and_answer(session, principal, cal, matter_id, action, body, lang)
 
 
