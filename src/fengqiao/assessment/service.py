@@ -23,12 +23,12 @@ from typing import Any
 from sqlalchemy import Float, Select, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from fengqiao.assessment import drill
 from fengqiao.core import clock
 from fengqiao.core.errors import NotFound
 from fengqiao.core.permissions import Action, Principal, within
 from fengqiao.geo.models import Grid, Region
 from fengqiao.geo.service import Place, find_place_unscoped
-from fengqiao.matters.enums import OPEN_STATES
 from fengqiao.matters.models import Matter, TimelineEntry
 from fengqiao.matters.service import overdue_clause, scoped_matters
 
@@ -284,6 +284,8 @@ class Rank:
     overdue: int = 0
     closure_rate: float | None = None
     on_time_closure_rate: float | None = None
+    # The matter list behind each count (drill.py): reported, closed, overdue.
+    lists: dict[str, drill.ListQuery | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -291,17 +293,24 @@ class Day:
     day: str  # YYYY-MM-DD in the installation's zone
     reported: int = 0
     closed: int = 0
+    # reported: that day's reports; closed: None (the list has no closing-time filter).
+    lists: dict[str, drill.ListQuery | None] = field(default_factory=dict)
 
 
 @dataclass
 class Dashboard:
     region: Place | None  # whose children are ranked (None: no jurisdiction to rank within)
+    today: str  # YYYY-MM-DD in the installation's zone
     today_reported: int
     open: int
     overdue: int
+    closed: int
     indicators: dict[str, Any]
     ranking: list[Rank]
     trend: list[Day]
+    # The matter list behind each card: today_reported, open, overdue, closed.
+    lists: dict[str, drill.ListQuery | None]
+    trail: list[drill.Step]  # the breadcrumb from the caller's jurisdiction down to here
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -394,6 +403,11 @@ def _ranking(
     for r in ranks.values():
         r.closure_rate = _rate(r.closed, r.accepted)
         r.on_time_closure_rate = _rate(r.closed_on_time, r.accepted)
+        r.lists = {
+            "reported": drill.matters_in(r.code),
+            "closed": drill.closed_in(r.code),
+            "overdue": drill.overdue_in(r.code),
+        }
     # Best closure rate first; places with nothing accepted last; then by code.
     return sorted(
         ranks.values(),
@@ -401,12 +415,15 @@ def _ranking(
     )
 
 
-def _trend(session: Session, base: Select[Matter], first: date, days: int) -> list[Day]:
+def _trend(
+    session: Session, base: Select[Matter], place: str | None, first: date, days: int
+) -> list[Day]:
     start = datetime.combine(first, time(), clock.zone())
-    out = {
-        (first + timedelta(days=i)).isoformat(): Day((first + timedelta(days=i)).isoformat())
-        for i in range(days)
-    }
+    out: dict[str, Day] = {}
+    for i in range(days):
+        day = first + timedelta(days=i)
+        lists = {"reported": drill.reported(place, day), "closed": None}
+        out[day.isoformat()] = Day(day.isoformat(), lists=lists)
     for column, name in ((Matter.reported_at, "reported"), (Matter.closed_at, "closed")):
         sub = (
             base.with_only_columns(_local_day(column, first, days).label("day"))
@@ -420,46 +437,75 @@ def _trend(session: Session, base: Select[Matter], first: date, days: int) -> li
     return list(out.values())
 
 
-def read_dashboard(
-    session: Session, principal: Principal, region_code: str | None = None
-) -> Dashboard:
-    """The leaders' screen over the caller's scope, or a region or grid within it: today's
-    intake, open and overdue matters, the indicators, the places one level below ranked
-    by closure rate, and reports and closures of the last 30 days (days counted in the
-    installation's zone)."""
+def _dashboard_place(
+    session: Session, principal: Principal, region_code: str | None
+) -> tuple[Place | None, bool]:
+    """The place a dashboard is about (a region or grid within the caller's jurisdiction,
+    else the jurisdiction itself), and whether it is the whole installation."""
     principal.require(Action.geo_read)  # it names regions; residents have none to see
     if region_code:
         place = find_place_unscoped(session, code=region_code)
         if place is None or not principal.covers(place.path):
             raise NotFound("行政区划", "region")
-    elif principal.scope_path and principal.scope_path != "/":
-        place = find_place_unscoped(session, path=principal.scope_path)
-    else:
-        place = None
-    path = place.path if place else None
+        return place, False
+    if principal.scope_path and principal.scope_path != "/":
+        return find_place_unscoped(session, path=principal.scope_path), False
+    return None, principal.scope_path == "/"
+
+
+def _matters_within(principal: Principal, place: Place | None) -> Select[Matter]:
     base = scoped_matters(principal)
-    if path:
-        base = base.where(within(Matter.region_path, path))
+    return base.where(within(Matter.region_path, place.path)) if place else base
+
+
+def read_ranking(
+    session: Session, principal: Principal, region_code: str | None = None
+) -> tuple[Place | None, list[Rank]]:
+    """The dashboard's ranking alone (for its export): the places one level below the
+    region (or the caller's jurisdiction), best closure rate first."""
+    place, everything = _dashboard_place(session, principal, region_code)
+    children = _children(session, place, everything)
+    return place, _ranking(session, _matters_within(principal, place), children, clock.now())
+
+
+def read_dashboard(
+    session: Session, principal: Principal, region_code: str | None = None
+) -> Dashboard:
+    """The leaders' screen over the caller's scope, or a region or grid within it: today's
+    intake, open, overdue and closed matters, the indicators, the places one level below
+    ranked by closure rate, and reports and closures of the last 30 days (days counted in
+    the installation's zone); with each count the matter list that shows its matters."""
+    place, everything = _dashboard_place(session, principal, region_code)
+    code = place.code if place else None
+    base = _matters_within(principal, place)
     now = clock.now()
     today = now.astimezone(clock.zone()).date()
     midnight = datetime.combine(today, time(), clock.zone())
+    tomorrow = datetime.combine(today + timedelta(days=1), time(), clock.zone())
+    today_reported = and_(Matter.reported_at >= midnight, Matter.reported_at < tomorrow)
     totals = session.execute(
         base.with_only_columns(
-            func.coalesce(func.sum(case((Matter.reported_at >= midnight, 1), else_=0)), 0),
-            func.coalesce(
-                func.sum(case((Matter.state.in_([s.value for s in OPEN_STATES]), 1), else_=0)),
-                0,
-            ),
+            func.coalesce(func.sum(case((today_reported, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Matter.state.in_(drill.OPEN), 1), else_=0)), 0),
             func.coalesce(func.sum(case((overdue_clause(now), 1), else_=0)), 0),
         )
     ).one()
-    everything = principal.scope_path == "/" and not region_code
+    indicators = read_indicators(session, principal, region_path=place.path if place else None)
     return Dashboard(
         region=place,
+        today=today.isoformat(),
         today_reported=int(totals[0]),
         open=int(totals[1]),
         overdue=int(totals[2]),
-        indicators=read_indicators(session, principal, region_path=path).as_dict(),
+        closed=indicators.closed,
+        indicators=indicators.as_dict(),
         ranking=_ranking(session, base, _children(session, place, everything), now),
-        trend=_trend(session, base, today - timedelta(days=TREND_DAYS - 1), TREND_DAYS),
+        trend=_trend(session, base, code, today - timedelta(days=TREND_DAYS - 1), TREND_DAYS),
+        lists={
+            "today_reported": drill.reported(code, today),
+            "open": drill.open_in(code),
+            "overdue": drill.overdue_in(code),
+            "closed": drill.closed_in(code),
+        },
+        trail=drill.trail_of(session, principal, place.path if place else None),
     )
