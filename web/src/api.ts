@@ -18,6 +18,8 @@ export class ApiError extends Error {
     public status: number,
     public code: string,
     message: string,
+    /** the faults by field of a 422 (see fieldErrors.ts), when the server gave them */
+    public details?: unknown,
   ) {
     super(message)
   }
@@ -119,10 +121,12 @@ export async function request<T>(
   if (!resp.ok) {
     let code = `http_${resp.status}`
     let message = resp.statusText
+    let details: unknown
     try {
       const err = (await resp.json()).error
       code = err?.code ?? code
       message = err?.message ?? message
+      details = err?.details
     } catch {
       /* not JSON */
     }
@@ -130,7 +134,7 @@ export async function request<T>(
       setToken(null)
       unauthorised.value++
     }
-    throw new ApiError(resp.status, code, message)
+    throw new ApiError(resp.status, code, message, details)
   }
   if (resp.status === 204) return undefined as T
   return (await resp.json()) as T

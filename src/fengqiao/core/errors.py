@@ -20,16 +20,25 @@ log = logging.getLogger("fengqiao")
 
 
 class AppError(Exception):
-    """An expected failure with a message for people. `zh` and `en` may hold {named} fields."""
+    """An expected failure with a message for people. `zh` and `en` may hold {named} fields.
+    `field` names the field of the request body at fault (`username`, `points.0.lon`): the
+    answer then carries it in `details` too, so that a form shows the words beside it."""
 
     status = 400
     code = "bad_request"
 
     def __init__(
-        self, zh: str, en: str, *, code: str | None = None, status: int | None = None, **params: Any
+        self,
+        zh: str,
+        en: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        field: str | None = None,
+        **params: Any,
     ) -> None:
         super().__init__(en.format(**params))
-        self.zh, self.en, self.params = zh, en, params
+        self.zh, self.en, self.params, self.field = zh, en, params, field
         if code:
             self.code = code
         if status:
@@ -166,15 +175,24 @@ _VALIDATION_ZH = {
 }
 
 
-def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "请求"
+_PLACES = ("body", "query", "path", "header", "cookie")
+
+
+def _field(loc: Sequence[Any]) -> str:
+    """The field's path in its part of the request: `password`, `points.0.lon`; "" for the
+    request (or its whole body) itself."""
+    return ".".join(str(p) for p in loc if p not in _PLACES)
+
+
+def _loc(loc: Sequence[Any]) -> list[str | int]:
+    return [p if isinstance(p, int) else str(p) for p in loc]
 
 
 def _validation_details(errors: Sequence[Any], lang: str) -> list[dict[str, Any]]:
     details = []
     for err in errors:
-        field = _field(tuple(err.get("loc", ())))
+        loc = tuple(err.get("loc", ()))
+        field = _field(loc)
         kind = str(err.get("type", ""))
         if lang == "en":
             text = str(err.get("msg", "invalid"))
@@ -193,8 +211,16 @@ def _validation_details(errors: Sequence[Any], lang: str) -> list[dict[str, Any]
                 text = f"最多 {ctx.get('max_length')} 项"
             elif kind == "year_out_of_range":
                 text = f"年份须在 {ctx.get('first')} 至 {ctx.get('last')} 之间"
-        details.append({"field": field, "type": kind, "message": text})
+        details.append({"field": field, "loc": _loc(loc), "type": kind, "message": text})
     return details
+
+
+def _field_details(exc: AppError, message: str) -> list[dict[str, Any]]:
+    """The one detail of an AppError that names its field."""
+    if not exc.field:
+        return []
+    loc = ["body", *(int(p) if p.isdigit() else p for p in exc.field.split("."))]
+    return [{"field": exc.field, "loc": loc, "type": exc.code, "message": message}]
 
 
 def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -205,9 +231,18 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 class ErrorDetail(BaseModel):
-    field: str = Field(description="the field at fault, e.g. `title` or `points.0.lon`")
-    type: str = Field(description="the kind of fault (Pydantic's error type)")
-    message: str
+    field: str = Field(
+        description="the field at fault, e.g. `title` or `points.0.lon` (its path in the "
+        "body, the query or the path); empty when the fault is the request's as a whole"
+    )
+    loc: list[str | int] = Field(
+        default=[], description="where it is, as Pydantic says: e.g. `body`, `points`, 0, `lon`"
+    )
+    type: str = Field(description="the kind of fault (Pydantic's error type, or the code)")
+    message: str = Field(
+        description="what is wrong, in the caller's language, without the field's name: "
+        "a form shows it beside the field, under the field's own label"
+    )
 
 
 class ErrorInfo(BaseModel):
@@ -308,10 +343,11 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 def _invalid(errors: Sequence[Any], lang: str) -> JSONResponse:
     details = _validation_details(errors, lang)
     first = details[0] if details else {"field": "", "message": ""}
+    where = first["field"] or ("request" if lang == "en" else "请求")
     summary = (
-        f"Invalid input: {first['field']}: {first['message']}"
+        f"Invalid input: {where}: {first['message']}"
         if lang == "en"
-        else f"输入有误：{first['field']}：{first['message']}"
+        else f"输入有误：{where}：{first['message']}"
     )
     return JSONResponse(_body("invalid", summary, details=details), 422)
 
@@ -325,7 +361,9 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooMany) else None
         if isinstance(exc, Unauthorized):
             headers = {"WWW-Authenticate": "Bearer"}
-        return JSONResponse(_body(exc.code, exc.message(lang)), exc.status, headers=headers)
+        message = exc.message(lang)
+        extra = {"details": _field_details(exc, message)} if exc.field else {}
+        return JSONResponse(_body(exc.code, message, **extra), exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -57,6 +57,7 @@ def check_password(password: str, username: str, *other_inputs: str) -> None:
             "密码至少需要 {n} 个字符",
             "A password needs at least {n} characters",
             code="weak_password",
+            field="password",
             n=PASSWORD_MIN_LENGTH,
         )
     if len(password) > PASSWORD_MAX_LENGTH:
@@ -64,6 +65,7 @@ def check_password(password: str, username: str, *other_inputs: str) -> None:
             "密码不能超过 {n} 个字符",
             "A password may have at most {n} characters",
             code="weak_password",
+            field="password",
             n=PASSWORD_MAX_LENGTH,
         )
     if not bare or len(set(password)) == 1:
@@ -71,16 +73,21 @@ def check_password(password: str, username: str, *other_inputs: str) -> None:
             "密码不能只由空格或同一个字符组成",
             "A password cannot be only spaces or one character repeated",
             code="weak_password",
+            field="password",
         )
     if bare.lower() == username.strip().lower():
         raise Invalid(
-            "密码不能与用户名相同", "A password cannot be the user name", code="weak_password"
+            "密码不能与用户名相同",
+            "A password cannot be the user name",
+            code="weak_password",
+            field="password",
         )
     if bare.lower() in COMMON_PASSWORDS:
         raise Invalid(
             "这是一个常见密码，容易被猜中，请换一个",
             "This is a common password, easy to guess; choose another",
             code="weak_password",
+            field="password",
         )
     inputs = [username, *(i for i in other_inputs if i)]
     if zxcvbn(password[:PASSWORD_MAX_LENGTH], user_inputs=inputs)["score"] < 2:
@@ -89,6 +96,7 @@ def check_password(password: str, username: str, *other_inputs: str) -> None:
             "This password is too easy to guess: make it longer and mix letters, digits "
             "and symbols; avoid names, dates and keyboard runs",
             code="weak_password",
+            field="password",
         )
 
 

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import shapely
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from fengqiao.core.errors import error_responses
-from fengqiao.core.fields import Flag, Limit, Offset, RegionCode
+from fengqiao.core.fields import Flag, Limit, Offset, RegionCode, Text
 from fengqiao.core.levels import Level
 from fengqiao.deps import LanguageDep, PrincipalDep, SessionDep, SettingsDep
 from fengqiao.geo import geometry as geo
-from fengqiao.geo import service
+from fengqiao.geo import search, service
 from fengqiao.geo.enums import GridKind
 from fengqiao.geo.models import Grid, Region
 from fengqiao.geo.schemas import (
@@ -242,3 +243,55 @@ def create_grid(
     )
     _locator(request).invalidate()
     return grid_out(grid, lang, with_geometry=True)
+
+
+class PlaceOut(BaseModel):
+    """A region or a grid, as a picker offers it."""
+
+    kind: Literal["region", "grid"]
+    code: str
+    name: str
+    path: str
+    level: int = Field(description="1 网格 … 6 省, the scale of core.levels")
+    level_name: str = Field(description="in the caller's language (Accept-Language)")
+    grid_kind: str | None = Field(description="for a grid: base, enterprise or sea")
+    grid_kind_name: str | None = Field(description="for a grid, in the caller's language")
+    region_name: str | None = Field(
+        description="the region a grid lies in, or the region above a region (its parent)"
+    )
+
+
+@router.get(
+    "/api/places",
+    response_model=list[PlaceOut],
+    summary="按名称查找区划与网格 places by name",
+    responses=error_responses(403),
+)
+def read_places(
+    session: SessionDep,
+    principal: PrincipalDep,
+    lang: LanguageDep,
+    q: Annotated[
+        str,
+        Text(64, min_length=0),
+        Query(description="名称中的字或代码开头 · words of the name, or the code's start"),
+    ] = "",
+    kind: Annotated[Literal["region", "grid"] | None, Query()] = None,
+    limit: Annotated[int, Limit(50)] = 20,
+) -> list[PlaceOut]:
+    """The regions and grids of the caller's jurisdiction that match, best first (the name
+    itself, then names that begin with the words); with no words, the top of the tree."""
+    return [
+        PlaceOut(
+            kind=p.kind,
+            code=p.code,
+            name=p.name,
+            path=p.path,
+            level=p.level,
+            level_name=Level(p.level).label(lang),
+            grid_kind=p.grid_kind,
+            grid_kind_name=GridKind(p.grid_kind).label(lang) if p.grid_kind else None,
+            region_name=p.region_name,
+        )
+        for p in search.read_places(session, principal, q, kind=kind, limit=limit)
+    ]

@@ -42,7 +42,12 @@ def jurisdiction_path(session: Session, code: str) -> str:
     """The path of a region code or a grid code."""
     place = find_place_unscoped(session, code=code)
     if place is None:
-        raise Invalid("辖区代码 {c} 不存在", "Unknown region or grid code {c}", c=code)
+        raise Invalid(
+            "辖区代码 {c} 不存在",
+            "Unknown region or grid code {c}",
+            field="region_code",
+            c=code,
+        )
     return place.path
 
 
@@ -73,11 +78,15 @@ def create_user(
     """Store a user. A unit user's jurisdiction is the unit's region."""
     username = username.strip().lower()
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict("用户名 {u} 已存在", "User name {u} is taken", u=username)
+        raise Conflict("用户名 {u} 已存在", "User name {u} is taken", field="username", u=username)
     if unit is not None and region_path is None:
         region_path = unit.region_path
     if region_path is None:
-        raise Invalid("必须指定辖区或所属单位", "A jurisdiction (region, grid or unit) is required")
+        raise Invalid(
+            "必须指定辖区或所属单位",
+            "A jurisdiction (region, grid or unit) is required",
+            field="region_code",
+        )
     _check_unit_area(region_path, unit)
     if password_hash is None:
         check_password(password, username, display_name)
@@ -96,7 +105,9 @@ def create_user(
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict("用户名 {u} 已存在", "User name {u} is taken", u=username) from None
+        raise Conflict(
+            "用户名 {u} 已存在", "User name {u} is taken", field="username", u=username
+        ) from None
     return user
 
 
@@ -133,6 +144,7 @@ def _check_unit_area(path: str, unit: Unit | None) -> None:
         raise Invalid(
             "辖区须在所属单位 {u} 的服务范围内",
             "The jurisdiction must lie within the area of the unit {u}",
+            field="region_code",
             u=unit.name,
         )
 
@@ -312,7 +324,7 @@ def add_unit(
     if region is None or not principal.may_write(region.path):
         raise NotFound("行政区划", "region")
     if session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
-        raise Conflict("单位编码 {c} 已存在", "Unit code {c} already exists", c=code)
+        raise Conflict("单位编码 {c} 已存在", "Unit code {c} already exists", field="code", c=code)
     unit = Unit(
         code=code,
         name=name,
@@ -331,7 +343,12 @@ def known_categories(session: Session, codes: list[str]) -> list[str]:
     """The codes, once each, sorted; 422 naming those the categories table does not have."""
     known = set(session.scalars(select(Category.code).where(Category.code.in_(set(codes)))))
     if unknown := sorted(set(codes) - known):
-        raise Invalid("未知的事件类别：{c}", "Unknown categories: {c}", c=", ".join(unknown))
+        raise Invalid(
+            "未知的事件类别：{c}",
+            "Unknown categories: {c}",
+            field="categories",
+            c=", ".join(unknown),
+        )
     return sorted(known)
 
 

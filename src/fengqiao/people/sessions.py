@@ -70,6 +70,40 @@ def _retry_after(row: LoginThrottle, settings: Settings, now: datetime) -> int:
     return 0
 
 
+def _nearest_lock(throttles: list[LoginThrottle], settings: Settings) -> LoginThrottle | None:
+    """The counter with the fewest failures left before it locks (None when none locks)."""
+    locking = [row for row in throttles if _limits(row, settings)[1] is not None]
+    return min(
+        locking, key=lambda row: (_limits(row, settings)[1] or 0) - row.failures, default=None
+    )
+
+
+def wrong_password(throttles: list[LoginThrottle], settings: Settings) -> Unauthorized:
+    """The answer to a failed login. Once the counter nearest its lock makes attempts wait
+    (or has three tries left), it says how many tries are left before the lock, or that the
+    lock has begun. The same for a user name that does not exist: the answer must not tell
+    them apart."""
+    row = _nearest_lock(throttles, settings)
+    if row is None:
+        return Unauthorized("用户名或密码错误", "Wrong user name or password")
+    slow_after, lock_after = _limits(row, settings)
+    left = max(0, (lock_after or 0) - row.failures)
+    if row.failures < slow_after and left > 3:
+        return Unauthorized("用户名或密码错误", "Wrong user name or password")
+    if left == 0:
+        return Unauthorized(
+            "用户名或密码错误，尝试次数已用完，请 {m} 分钟后再试",
+            "Wrong user name or password; no tries are left: try again in {m} minutes",
+            m=settings.login_lock_minutes,
+        )
+    return Unauthorized(
+        "用户名或密码错误，还可尝试 {n} 次",
+        "Wrong user name or password; {n} {tries} left",
+        n=left,
+        tries="try" if left == 1 else "tries",
+    )
+
+
 def login(
     session: Session, settings: Settings, username: str, password: str, ip: str | None = None
 ) -> tuple[str, str, int]:
@@ -112,7 +146,7 @@ def login(
             detail={"failures": max(row.failures for row in throttles)},
         )
         session.commit()
-        raise Unauthorized("用户名或密码错误", "Wrong user name or password")
+        raise wrong_password(throttles, settings)
     for row in throttles:
         if not row.key.startswith("addr:"):  # the address keeps its count of other accounts
             row.failures, row.locked_until, row.last_failure_at = 0, None, None
