@@ -4,6 +4,7 @@ artifacts/screenshots/ and checked with axe-core; no request may leave 127.0.0.1
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import Engine, select
 
 from fengqiao.api import WEB_DIST, create_app
@@ -48,6 +50,7 @@ OTHER_ROLES = {
     "maritime_a": Role.maritime_officer,
 }
 DESKTOP = {"width": 1920, "height": 1080}
+NETWORK_IDLE_MS = 2_000
 
 
 @dataclass
@@ -148,7 +151,10 @@ class Visit:
         return page
 
     def screenshot(self, name: str) -> None:
-        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_load_state("load")
+        # A page with the live stream open is never idle; what it loaded is there by then.
+        with contextlib.suppress(PlaywrightTimeout):
+            self.page.wait_for_load_state("networkidle", timeout=NETWORK_IDLE_MS)
         self.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
     def axe(self, name: str) -> None:

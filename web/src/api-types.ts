@@ -56,6 +56,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/matters/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 事件变动的实时推送（限本辖区）
+         * @description Server-sent events: `ready` once, then `matter` ({id, number, title, state, state_name, urgency, version, updated_at, pinned}) for each matter the caller may see as it changes. The stream ends after a few minutes; reconnect with `since` set to the last `updated_at` received.
+         */
+        get: operations["stream_api_matters_stream_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/matters/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出事件列表（Excel；筛选与事件列表相同，导出全部符合条件的事件） */
+        get: operations["export_matters_api_matters_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/matters/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 批量办理：逐件执行，失败的逐件说明原因 */
+        post: operations["bulk_api_matters_bulk_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/matters/grid-counts": {
         parameters: {
             query?: never;
@@ -461,6 +515,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/places": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 按名称查找区划与网格 places by name
+         * @description The regions and grids of the caller's jurisdiction that match, best first (the name
+         *     itself, then names that begin with the words); with no words, the top of the tree.
+         */
+        get: operations["read_places_api_places_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/calendar/status": {
         parameters: {
             query?: never;
@@ -513,6 +588,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/dashboard/trail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 驾驶舱面包屑：从本人辖区到该区划或网格的各级 */
+        get: operations["read_trail_api_dashboard_trail_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/indicators": {
         parameters: {
             query?: never;
@@ -539,6 +631,23 @@ export interface paths {
         };
         /** 驾驶舱：今日受理、在办、超期、指标、下级排名与 30 日趋势 */
         get: operations["read_dashboard_api_dashboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dashboard/ranking/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出驾驶舱下级排名（Excel；参数与驾驶舱相同） */
+        get: operations["export_ranking_api_dashboard_ranking_export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -637,6 +746,21 @@ export interface components {
              */
             photos: string | null;
             /**
+             * Awaits
+             * @description a request: the kind of actor whose answer the record then waits on
+             */
+            awaits: string | null;
+            /**
+             * Waiting
+             * @description what a record waiting on this request shows
+             */
+            waiting: string | null;
+            /**
+             * Answers
+             * @description the requests this action decides
+             */
+            answers: string[];
+            /**
              * Schema
              * @description its payload as JSON Schema: titles and enum labels (x-labels) in the caller's language, the widget to draw for each field (x-widget)
              */
@@ -677,6 +801,58 @@ export interface components {
             file: string;
             /** @default report */
             stage: components["schemas"]["PhotoStage"];
+        };
+        /** BulkFailure */
+        BulkFailure: {
+            /** Id */
+            id: number;
+            /**
+             * Number
+             * @description null when the caller may not see the matter
+             */
+            number: string | null;
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * BulkIn
+         * @description One action for many matters, with the payload the single action takes.
+         * @example {
+         *       "action": "remind",
+         *       "ids": [
+         *         1,
+         *         2
+         *       ],
+         *       "payload": {}
+         *     }
+         */
+        BulkIn: {
+            /** Action */
+            action: string;
+            /** Ids */
+            ids: number[];
+            /**
+             * Payload
+             * @description validated by the action's own payload model
+             */
+            payload?: {
+                [key: string]: unknown;
+            };
+        };
+        /** BulkOut */
+        BulkOut: {
+            /**
+             * Done
+             * @description the matters the action was taken on
+             */
+            done: number[];
+            /**
+             * Failed
+             * @description the others, each with its reason
+             */
+            failed: components["schemas"]["BulkFailure"][];
         };
         /** CalendarStatus */
         CalendarStatus: {
@@ -732,15 +908,24 @@ export interface components {
         ErrorDetail: {
             /**
              * Field
-             * @description the field at fault, e.g. `title` or `points.0.lon`
+             * @description the field at fault, e.g. `title` or `points.0.lon` (its path in the body, the query or the path); empty when the fault is the request's as a whole
              */
             field: string;
             /**
+             * Loc
+             * @description where it is, as Pydantic says: e.g. `body`, `points`, 0, `lon`
+             * @default []
+             */
+            loc: (string | number)[];
+            /**
              * Type
-             * @description the kind of fault (Pydantic's error type)
+             * @description the kind of fault (Pydantic's error type, or the code)
              */
             type: string;
-            /** Message */
+            /**
+             * Message
+             * @description what is wrong, in the caller's language, without the field's name: a form shows it beside the field, under the field's own label
+             */
             message: string;
         };
         /** ErrorInfo */
@@ -973,6 +1158,13 @@ export interface components {
             address: string | null;
             /** Grid Code */
             grid_code: string | null;
+            /** Grid Name */
+            grid_name: string | null;
+            /**
+             * Place Name
+             * @description the name of the region the matter lies in
+             */
+            place_name: string | null;
             /** Region Path */
             region_path: string;
             /** Reporter Name */
@@ -998,6 +1190,27 @@ export interface components {
             resolve_due_at: string | null;
             /** Due Flagged */
             due_flagged: boolean;
+            /**
+             * Due At
+             * @description the deadline of the stage it is in
+             */
+            due_at: string | null;
+            /**
+             * Time Left Minutes
+             * @description working minutes on the calendar until due_at; negative when overdue
+             */
+            time_left_minutes: number | null;
+            /**
+             * Time Left
+             * @description the same, said: 剩余 5 小时 / 超期 17 小时
+             */
+            time_left: string | null;
+            /**
+             * Pinned
+             * @description urgent or critical and not yet taken by anyone
+             */
+            pinned: boolean;
+            pending?: components["schemas"]["PendingOut"] | null;
             /** Overdue */
             overdue: boolean;
             /** Supervision */
@@ -1164,11 +1377,85 @@ export interface components {
             oldest_pending_at: string | null;
         };
         /**
+         * PendingOut
+         * @description A request the matter waits on (待审批): an extension, a return, a verification.
+         */
+        PendingOut: {
+            /**
+             * Action
+             * @description the action that asked (request_extension, return, …)
+             */
+            action: string;
+            /**
+             * Label
+             * @description what waits, in the caller's language
+             */
+            label: string;
+            /**
+             * Awaits
+             * @description the kind of actor who decides (dispatcher, grid, unit)
+             */
+            awaits: string;
+            /** Reason */
+            reason: string | null;
+            /** Requested By */
+            requested_by: string | null;
+            /** Requested At */
+            requested_at: string | null;
+            /**
+             * Mine
+             * @description the caller is among those who decide it
+             */
+            mine: boolean;
+        };
+        /**
          * PhotoStage
          * @description When a photo was taken.
          * @enum {string}
          */
         PhotoStage: "report" | "feedback" | "verify" | "resolve";
+        /**
+         * PlaceOut
+         * @description A region or a grid, as a picker offers it.
+         */
+        PlaceOut: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "region" | "grid";
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string;
+            /**
+             * Level
+             * @description 1 网格 … 6 省, the scale of core.levels
+             */
+            level: number;
+            /**
+             * Level Name
+             * @description in the caller's language (Accept-Language)
+             */
+            level_name: string;
+            /**
+             * Grid Kind
+             * @description for a grid: base, enterprise or sea
+             */
+            grid_kind: string | null;
+            /**
+             * Grid Kind Name
+             * @description for a grid, in the caller's language
+             */
+            grid_kind_name: string | null;
+            /**
+             * Region Name
+             * @description the region a grid lies in, or the region above a region (its parent)
+             */
+            region_name: string | null;
+        };
         /** Point */
         Point: {
             /** Lon */
@@ -1503,6 +1790,22 @@ export interface components {
              */
             expires_in: number;
         };
+        /**
+         * TrailStepOut
+         * @description One level of the dashboard's breadcrumb.
+         */
+        TrailStepOut: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @description a region (行政区划) or a grid (网格)
+             * @enum {string}
+             */
+            kind: "region" | "grid";
+        };
         /** UnitBrief */
         UnitBrief: {
             /** Id */
@@ -1822,6 +2125,7 @@ export interface operations {
                 state?: components["schemas"]["MatterState"][] | null;
                 category?: string | null;
                 level?: number | null;
+                /** @description a region or grid code */
                 region?: string | null;
                 unit_id?: number | null;
                 overdue?: boolean | null;
@@ -1829,7 +2133,14 @@ export interface operations {
                 urgency?: components["schemas"]["Urgency"] | null;
                 reported_from?: string | null;
                 reported_to?: string | null;
+                /** @description any part of the number, title, description, reporter or place */
                 q?: string | null;
+                /** @description the reporter's phone, exact */
+                phone?: string | null;
+                /** @description only requests awaiting the caller's decision (待我审批) */
+                pending?: boolean;
+                /** @description urgent and critical matters nobody has taken come first */
+                pin_urgent?: boolean;
                 sort?: string;
                 limit?: number;
                 offset?: number;
@@ -1927,6 +2238,248 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MatterOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 与现有数据或事件状态冲突 · Conflicts with existing data or the matter's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stream_api_matters_stream_get: {
+        parameters: {
+            query?: {
+                since?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/event-stream": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/event-stream": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/event-stream": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_matters_api_matters_export_get: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["MatterState"][] | null;
+                category?: string | null;
+                level?: number | null;
+                /** @description a region or grid code */
+                region?: string | null;
+                unit_id?: number | null;
+                overdue?: boolean | null;
+                channel?: components["schemas"]["Channel"] | null;
+                urgency?: components["schemas"]["Urgency"] | null;
+                reported_from?: string | null;
+                reported_to?: string | null;
+                /** @description any part of the number, title, description, reporter or place */
+                q?: string | null;
+                /** @description the reporter's phone, exact */
+                phone?: string | null;
+                /** @description only requests awaiting the caller's decision (待我审批) */
+                pending?: boolean;
+                /** @description urgent and critical matters nobody has taken come first */
+                pin_urgent?: boolean;
+                sort?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description an Excel workbook (xlsx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    bulk_api_matters_bulk_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkOut"];
                 };
             };
             /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
@@ -4192,6 +4745,69 @@ export interface operations {
             };
         };
     };
+    read_places_api_places_get: {
+        parameters: {
+            query?: {
+                /** @description 名称中的字或代码开头 · words of the name, or the code's start */
+                q?: string;
+                kind?: ("region" | "grid") | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceOut"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     status_api_calendar_status_get: {
         parameters: {
             query?: never;
@@ -4446,6 +5062,76 @@ export interface operations {
             };
         };
     };
+    read_trail_api_dashboard_trail_get: {
+        parameters: {
+            query: {
+                /** @description region code or grid code */
+                region: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrailStepOut"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     read_indicators_api_indicators_get: {
         parameters: {
             query?: {
@@ -4540,6 +5226,75 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_ranking_api_dashboard_ranking_export_get: {
+        parameters: {
+            query?: {
+                region?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description an Excel workbook (xlsx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             /** @description 未登录或登录已失效 · Not logged in, or the session has ended */

@@ -14,11 +14,12 @@ export function when(value: string | null | undefined): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`
 }
 
-/** green: on time; yellow: flagged as due soon (or within 4 hours); red: overdue. */
-export function deadlineColour(m: Matter, now = Date.now()): 'green' | 'yellow' | 'red' {
-  if (m.overdue) return 'red'
-  const due = m.state === 'dispatched' ? m.sign_due_at : m.resolve_due_at
-  if (m.due_flagged || (due && new Date(due).getTime() - now < 4 * 3600_000)) return 'yellow'
+/** green: on time; yellow: flagged, or under 4 working hours left; red: overdue. The time
+ *  left is the server's, counted in working time on the calendar. */
+export function deadlineColour(m: Matter): 'green' | 'yellow' | 'red' {
+  const left = m.time_left_minutes
+  if (m.overdue || (left !== null && left !== undefined && left < 0)) return 'red'
+  if (m.due_flagged || (left !== null && left !== undefined && left < 4 * 60)) return 'yellow'
   return 'green'
 }
 
