@@ -59,6 +59,7 @@ USERS = [
     "town_dispatcher",
     "handler",  # a county department's handler
     "worker_fulltime_001",  # a grid worker
+    "mediator",
     "resident",
 ]
 
@@ -76,6 +77,9 @@ EXEMPT: dict[str, str] = {
     "region_name": "a region's proper name",
     "grid_name": "a grid's proper name",
     "place_name": "the proper name of the village or township a matter lies in",
+    "committee_name": "a mediation committee's proper name",
+    "venue": "a committee's venue, as its administrator wrote it",
+    "profile": "a mediator's profile, as their administrator wrote it",
     "jurisdiction_name": "the proper name of the region or grid a user's jurisdiction is",
     "reason": "what a person typed with an action (the system's own reasons are checked apart)",
     "note": "what a person typed with an action",
@@ -246,6 +250,11 @@ PATH_PARAMETERS: dict[tuple[str, str], tuple[Resolver, Any]] = {
     ("regions", "code"): (lambda c: c.listed("/api/regions", "code")[:3], "330305999"),
     ("grids", "code"): (lambda c: c.listed("/api/grids", "code")[:3], "330305999999-9999"),
     ("calendar", "year"): (_years, 1999),
+    ("mediation", "code"): (lambda c: c.listed("/api/mediation/committees", "code")[:3], "NOPE"),
+    ("mediation", "mediator_id"): (
+        lambda c: c.listed("/api/mediation/mediators", "id")[:3],
+        987654321,
+    ),
 }
 # Query parameters a path requires, and parameters a list pages with.
 QUERY_PARAMETERS: dict[tuple[str, str], Callable[[Caller], Any]] = {
@@ -426,7 +435,14 @@ def test_error_answers_are_english(demo: Demo) -> None:
 # In Chinese, the words the system writes for people to read: names of states, levels,
 # kinds and actions, messages, times left and the system's reasons and name.
 SYSTEM_WORDS = re.compile(r"(_name|_label)$|^(label|message|time_left|waiting|route_reason)$")
-PEOPLES_NAMES = {"display_name", "reporter_name", "unit_name", "region_name", "grid_name"}
+PEOPLES_NAMES = {
+    "display_name",
+    "reporter_name",
+    "unit_name",
+    "region_name",
+    "grid_name",
+    "committee_name",
+}
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 

@@ -51,9 +51,13 @@ ALL_USERS = {
     "resident",
     "handler_a",
     "comm_a1",
+    "mediator_a",
 }
 GRID_A_USERS = {"worker_a", "head_a", "resident"}
-TOWN_A_USERS = {"admin_a", "town_a", "handler_a", "comm_a1"} | GRID_A_USERS
+TOWN_A_USERS = {"admin_a", "town_a", "handler_a", "comm_a1", "mediator_a"} | GRID_A_USERS
+# The mediators of the test world: the county's committee serves both townships.
+COUNTY_MEDIATORS, A_MEDIATORS, B_MEDIATORS = {"陈海生"}, {"林素珍", "王建国", "周明"}, {"吴德才"}
+EVERY_MEDIATOR = COUNTY_MEDIATORS | A_MEDIATORS | B_MEDIATORS
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,42 @@ LISTS: dict[str, ListCase] = {
             "resident": FORBIDDEN,
         },
     ),
+    # Committees and mediators serve an area: those inside the jurisdiction and those of the
+    # regions above it, as units do.
+    "/api/mediation/committees": ListCase(
+        "/api/mediation/committees",
+        "code",
+        {
+            "admin": {"C-YUSHI", "A-TWH", "B-TWH"},
+            "leader": {"C-YUSHI", "A-TWH", "B-TWH"},
+            "town_a": {"C-YUSHI", "A-TWH"},
+            "town_b": {"C-YUSHI", "B-TWH"},
+            "mediator_a": {"C-YUSHI", "A-TWH"},
+            "worker_a": FORBIDDEN,
+            "handler": FORBIDDEN,
+            "resident": FORBIDDEN,
+        },
+    ),
+    "/api/mediation/mediators": ListCase(
+        "/api/mediation/mediators",
+        "name",
+        {
+            "admin": EVERY_MEDIATOR,
+            "town_a": COUNTY_MEDIATORS | A_MEDIATORS,
+            "town_b": COUNTY_MEDIATORS | B_MEDIATORS,
+            "mediator_a": COUNTY_MEDIATORS | A_MEDIATORS,
+            "worker_a": FORBIDDEN,
+            "resident": FORBIDDEN,
+        },
+    ),
+    # The mediation menu is public: anyone signed in chooses from every mediator (no
+    # contacts are shown; tests/test_mediation_api.py).
+    "/api/mediation/menu": ListCase(
+        "/api/mediation/menu",
+        "name",
+        {"resident": EVERY_MEDIATOR, "worker_b": EVERY_MEDIATOR, "town_a": EVERY_MEDIATOR},
+        limit=100,
+    ),
 }
 
 DETAILS: dict[str, DetailCase] = {
@@ -320,6 +360,30 @@ DETAILS: dict[str, DetailCase] = {
             "resident": FORBIDDEN,
         },
     ),
+    "/api/mediation/committees/{code}": DetailCase(
+        "/api/mediation/committees/{code}",
+        {"a": "A-TWH", "b": "B-TWH", "county": "C-YUSHI"},
+        {
+            "admin": {"a", "b", "county"},
+            "town_a": {"a", "county"},
+            "town_b": {"b", "county"},
+            "mediator_a": {"a", "county"},
+            "worker_a": FORBIDDEN,
+            "resident": FORBIDDEN,
+        },
+    ),
+    "/api/mediation/mediators/{mediator_id}": DetailCase(
+        "/api/mediation/mediators/{mediator_id}",
+        {"a": "a_chair", "b": "b_chair", "county": "yushi"},
+        {
+            "admin": {"a", "b", "county"},
+            "town_a": {"a", "county"},
+            "town_b": {"b", "county"},
+            "mediator_a": {"a", "county"},
+            "worker_a": FORBIDDEN,
+            "resident": FORBIDDEN,
+        },
+    ),
 }
 
 NOT_SCOPED = {
@@ -379,6 +443,8 @@ def _object_value(world: World, case: DetailCase, name: str) -> str:
         return str(world.matters[value])
     if "{attachment_id}" in case.template:
         return str(world.attachments[value])
+    if "{mediator_id}" in case.template:
+        return str(world.mediators[value])
     return value
 
 

@@ -195,6 +195,18 @@ def _resent(count: int) -> Callable[[Any], None]:
     return check
 
 
+def _committee(**extra: Any) -> dict[str, Any]:
+    return {"code": "NEW-TWH", "name": "新调委会", "kind": "village", **extra}
+
+
+def _mediator(committee: str) -> dict[str, Any]:
+    return {"committee_code": committee, "name": "新调解员", "gender": "female"}
+
+
+def _mediators(client: TestClient, world: World, session: Session) -> dict[str, Any]:
+    return dict(world.mediators)
+
+
 POLICY = {"urgency": "normal", "basis": "working", "sign": 1, "resolve": 3}
 HOLIDAYS = {"days": [{"day": "2027-01-01", "kind": "holiday", "name": "元旦"}]}
 
@@ -795,7 +807,39 @@ WRITES: dict[str, list[WriteCase]] = {
             check=_resent(3),
         ),
     ],
-}
+    "POST /api/mediation/committees": [
+        WriteCase("in a community", "admin_a", "inside", "/api/mediation/committees", 201,
+                  _committee(region_code=COMM_A1)),
+        WriteCase("at the county", "admin_a", "above", "/api/mediation/committees", 404,
+                  _committee(region_code=COUNTY)),
+        WriteCase("in another township", "admin_a", "beside", "/api/mediation/committees", 404,
+                  _committee(region_code=COMM_B1)),
+    ],
+    "PATCH /api/mediation/committees/{code}": [
+        WriteCase("the township's committee", "admin_a", "inside",
+                  "/api/mediation/committees/A-TWH", 200, {"venue": "甲街道调解室"}),
+        WriteCase("the county's committee, which serves it", "admin_a", "above",
+                  "/api/mediation/committees/C-YUSHI", 403, {"is_active": False}),
+        WriteCase("another township's committee", "admin_a", "beside",
+                  "/api/mediation/committees/B-TWH", 404, {"venue": "乙镇"}),
+    ],
+    "POST /api/mediation/mediators": [
+        WriteCase("to the township's committee", "admin_a", "inside",
+                  "/api/mediation/mediators", 201, _mediator("A-TWH")),
+        WriteCase("to the county's committee", "admin_a", "above",
+                  "/api/mediation/mediators", 403, _mediator("C-YUSHI")),
+        WriteCase("to another township's committee", "admin_a", "beside",
+                  "/api/mediation/mediators", 404, _mediator("B-TWH")),
+    ],
+    "PATCH /api/mediation/mediators/{mediator_id}": [
+        WriteCase("of the township", "admin_a", "inside", "/api/mediation/mediators/{a_chair}",
+                  200, {"profile": "擅长婚姻家庭纠纷"}, _mediators),
+        WriteCase("of the county's committee", "admin_a", "above",
+                  "/api/mediation/mediators/{yushi}", 403, {"is_active": False}, _mediators),
+        WriteCase("of another township", "admin_a", "beside",
+                  "/api/mediation/mediators/{b_chair}", 404, {"is_active": False}, _mediators),
+    ],
+}  # fmt: skip
 
 NOT_SCOPED = {
     "POST /api/auth/login": "opens the caller's own session",

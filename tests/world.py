@@ -20,11 +20,12 @@ from fengqiao.core.permissions import Role
 from fengqiao.core.revision import bump_revision
 from fengqiao.core.security import hash_password
 from fengqiao.geo import service as geo
-from fengqiao.geo.models import Grid
+from fengqiao.geo.models import Grid, Region
 from fengqiao.matters import intake
 from fengqiao.matters import service as matters
 from fengqiao.matters.admin import seed_defaults
 from fengqiao.matters.models import RoutingRule
+from fengqiao.mediation.models import Committee, Mediator
 from fengqiao.people import service as people
 from fengqiao.people.models import Unit, User
 
@@ -48,6 +49,7 @@ class World:
     users: dict[str, int] = field(default_factory=dict)
     matters: dict[str, int] = field(default_factory=dict)
     attachments: dict[str, int] = field(default_factory=dict)
+    mediators: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
     def login(client: TestClient, username: str) -> dict[str, str]:
@@ -184,6 +186,7 @@ def build_world(session: Session, files_dir: Path) -> World:
     add("resident", [Role.resident], path=grids[GRID_A1_1].path)
     add("handler_a", [Role.unit_handler], unit="platform_a")
     add("comm_a1", [Role.dispatcher], path=geo.get_region_unscoped(session, COMM_A1).path)
+    add("mediator_a", [Role.mediator], path=town_a.path)
     for username, grid_code in (
         ("worker_a", GRID_A1_1),
         ("worker_b", GRID_B1_1),
@@ -193,6 +196,7 @@ def build_world(session: Session, files_dir: Path) -> World:
         assert user is not None
         team_role = "grid_head" if username == "head_a" else "grid_worker_fulltime"
         people.add_grid_member(session, grids[grid_code], user, team_role)
+    _mediation(session, world, county, town_a, town_b)
     session.commit()
     seed_from_package(session)
     seed_defaults(session)
@@ -256,3 +260,41 @@ def jpeg(width: int, height: int, **save: object) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (90, 140, 200)).save(out, format="JPEG", **save)
     return out.getvalue()
+
+
+def _mediation(session: Session, world: World, county: Region, a: Region, b: Region) -> None:
+    """A county committee for fishery disputes, and each township's committee: township A's
+    as the statute asks (three members, a woman among them), township B's short of both."""
+    committees = {
+        "C-YUSHI": Committee(
+            code="C-YUSHI", name="测试区渔事纠纷人民调解委员会", kind="professional",
+            region_id=county.id, region_path=county.path, specialties=["marine_fishery"],
+            venue="渔港路 1 号",
+        ),
+        "A-TWH": Committee(
+            code="A-TWH", name="甲街道人民调解委员会", kind="township", region_id=a.id,
+            region_path=a.path, specialties=["neighbour", "marriage_family"],
+        ),
+        "B-TWH": Committee(
+            code="B-TWH", name="乙镇人民调解委员会", kind="township", region_id=b.id,
+            region_path=b.path, specialties=["neighbour"],
+        ),
+    }  # fmt: skip
+    session.add_all(committees.values())
+    session.flush()
+    for key, committee, name, gender, position, specialties, user in (
+        ("yushi", "C-YUSHI", "陈海生", "male", "chair", ["marine_fishery"], None),
+        ("a_chair", "A-TWH", "林素珍", "female", "chair", ["marriage_family"], "mediator_a"),
+        ("a_vice", "A-TWH", "王建国", "male", "vice_chair", ["neighbour"], None),
+        ("a_member", "A-TWH", "周明", "male", "member", ["neighbour"], None),
+        ("b_chair", "B-TWH", "吴德才", "male", "chair", ["neighbour"], None),
+    ):
+        c = committees[committee]
+        mediator = Mediator(
+            committee_id=c.id, region_path=c.region_path, name=name, gender=gender,
+            position=position, specialties=specialties, phone="13905770001",
+            profile=f"{name}，{c.name}", user_id=world.users[user] if user else None,
+        )  # fmt: skip
+        session.add(mediator)
+        session.flush()
+        world.mediators[key] = mediator.id

@@ -36,6 +36,7 @@ from fengqiao.geo.views import router as geo_router
 from fengqiao.matters.flows import InProcessRunner, IntakeWriter, channels_from, reader_from
 from fengqiao.matters.service import Intake, routing_cache
 from fengqiao.matters.views import router as matters_router
+from fengqiao.mediation.views import router as mediation_router
 from fengqiao.notify.views import router as notify_router
 from fengqiao.people.views import router as people_router
 
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendar_router,
         assessment_router,
         notify_router,
+        mediation_router,
     ):
         app.include_router(router)
 

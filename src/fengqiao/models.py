@@ -12,6 +12,7 @@ from fengqiao.matters.models import (
     RoutingRule,
     TimelineEntry,
 )
+from fengqiao.mediation.models import Committee, Mediator
 from fengqiao.notify.models import OutboxMessage
 from fengqiao.people.models import AuthSession, GridMember, LoginThrottle, Unit, User, UserRole
 
@@ -24,11 +25,13 @@ __all__ = [
     "CalendarYear",
     "Category",
     "CategoryCorrection",
+    "Committee",
     "DeadlinePolicy",
     "Grid",
     "GridMember",
     "LoginThrottle",
     "Matter",
+    "Mediator",
     "OutboxMessage",
     "Region",
     "Revision",

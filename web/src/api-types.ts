@@ -707,6 +707,99 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mediation/committees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调解组织列表 mediation committees */
+        get: operations["read_committees_api_mediation_committees_get"];
+        put?: never;
+        /** 新增调解组织 */
+        post: operations["create_committee_api_mediation_committees_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/committees/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调解组织详情 */
+        get: operations["read_committee_api_mediation_committees__code__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** 修改调解组织：名称、专长、场所、电话、停用 */
+        patch: operations["update_committee_api_mediation_committees__code__patch"];
+        trace?: never;
+    };
+    "/api/mediation/mediators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调解员列表（电话脱敏） mediators */
+        get: operations["read_mediators_api_mediation_mediators_get"];
+        put?: never;
+        /** 新增调解员 */
+        post: operations["create_mediator_api_mediation_mediators_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/mediators/{mediator_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调解员详情；unmasked=true 时显示电话（需权限，留痕） */
+        get: operations["read_mediator_api_mediation_mediators__mediator_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** 修改调解员：职务、专长、电话、简介、停用 */
+        patch: operations["update_mediator_api_mediation_mediators__mediator_id__patch"];
+        trace?: never;
+    };
+    "/api/mediation/menu": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 调解菜单：按专长与地区挑选调解员 the mediation menu
+         * @description Open to every signed-in caller (a resident chooses a mediator by name): profiles
+         *     only, no contacts.
+         */
+        get: operations["read_menu_api_mediation_menu_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -870,6 +963,103 @@ export interface components {
          */
         Channel: "grid_app" | "hotline" | "web" | "letter" | "visit" | "video" | "sensor" | "maritime" | "open311" | "warning";
         /**
+         * CommitteeCreate
+         * @example {
+         *       "code": "TMC-YUSHI",
+         *       "kind": "professional",
+         *       "name": "东屏街道渔事纠纷人民调解委员会",
+         *       "phone": "0577-63482210",
+         *       "region_code": "330305001",
+         *       "specialties": [
+         *         "marine_fishery"
+         *       ],
+         *       "venue": "东屏街道渔港路 8 号"
+         *     }
+         */
+        CommitteeCreate: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            kind: components["schemas"]["CommitteeKind"];
+            /**
+             * Region Code
+             * @description region code: 6 digits (county), 9 (township), 12 (community)
+             */
+            region_code: string;
+            /**
+             * Specialties
+             * @default []
+             */
+            specialties: components["schemas"]["Specialty"][];
+            /** Venue */
+            venue?: string | null;
+            /** Phone */
+            phone?: string | null;
+        };
+        /**
+         * CommitteeKind
+         * @enum {string}
+         */
+        CommitteeKind: "village" | "township" | "enterprise" | "professional" | "personal_brand" | "expert_pool";
+        /** CommitteeOut */
+        CommitteeOut: {
+            /** Id */
+            id: number;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            kind: components["schemas"]["CommitteeKind"];
+            /** Kind Name */
+            kind_name: string;
+            /** Region Path */
+            region_path: string;
+            /** Region Name */
+            region_name: string;
+            /** Specialties */
+            specialties: components["schemas"]["Specialty"][];
+            /** Specialty Names */
+            specialty_names: string[];
+            /** Venue */
+            venue: string | null;
+            /** Phone */
+            phone: string | null;
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * Members
+             * @description mediators who are its chair, vice chairs or members
+             */
+            members: number;
+            /**
+             * Women
+             * @description women among its members
+             */
+            women: number;
+            /**
+             * Warnings
+             * @description what the statute asks that the committee lacks: 3 to 9 members, a woman
+             */
+            warnings: string[];
+        };
+        /**
+         * CommitteeUpdate
+         * @description Only the fields given change.
+         */
+        CommitteeUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Specialties */
+            specialties?: components["schemas"]["Specialty"][] | null;
+            /** Venue */
+            venue?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /** Is Active */
+            is_active?: boolean | null;
+        };
+        /**
          * CoordinateSystem
          * @description The coordinate systems a position may be given in (geo.coords converts them).
          * @enum {string}
@@ -947,6 +1137,11 @@ export interface components {
              */
             details: components["schemas"]["ErrorDetail"][];
         };
+        /**
+         * Gender
+         * @enum {string}
+         */
+        Gender: "female" | "male";
         /** GridBrief */
         GridBrief: {
             /** Code */
@@ -1289,6 +1484,123 @@ export interface components {
             /** Language */
             language: string;
         };
+        /**
+         * MediatorCreate
+         * @example {
+         *       "committee_code": "TMC-YUSHI",
+         *       "gender": "male",
+         *       "name": "陈海生",
+         *       "phone": "13905770001",
+         *       "position": "chair",
+         *       "profile": "老船长，从事渔事调解二十年",
+         *       "specialties": [
+         *         "marine_fishery"
+         *       ]
+         *     }
+         */
+        MediatorCreate: {
+            /** Committee Code */
+            committee_code: string;
+            /** Name */
+            name: string;
+            gender: components["schemas"]["Gender"];
+            /** @default mediator */
+            position: components["schemas"]["Position"];
+            /**
+             * Specialties
+             * @default []
+             */
+            specialties: components["schemas"]["Specialty"][];
+            /** Phone */
+            phone?: string | null;
+            /** Profile */
+            profile?: string | null;
+            /**
+             * Username
+             * @description the account the mediator signs in with, if any
+             */
+            username?: string | null;
+        };
+        /** MediatorOut */
+        MediatorOut: {
+            /** Id */
+            id: number;
+            /** Committee Code */
+            committee_code: string;
+            /** Committee Name */
+            committee_name: string;
+            /** Region Name */
+            region_name: string;
+            /** Name */
+            name: string;
+            gender: components["schemas"]["Gender"];
+            /** Gender Name */
+            gender_name: string;
+            position: components["schemas"]["Position"];
+            /** Position Name */
+            position_name: string;
+            /** Specialties */
+            specialties: components["schemas"]["Specialty"][];
+            /** Specialty Names */
+            specialty_names: string[];
+            /** Phone */
+            phone: string | null;
+            /** Masked */
+            masked: boolean;
+            /** Profile */
+            profile: string | null;
+            /** Username */
+            username: string | null;
+            /** Is Active */
+            is_active: boolean;
+        };
+        /**
+         * MediatorUpdate
+         * @description Only the fields given change.
+         */
+        MediatorUpdate: {
+            /** Name */
+            name?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /** Specialties */
+            specialties?: components["schemas"]["Specialty"][] | null;
+            /** Phone */
+            phone?: string | null;
+            /** Profile */
+            profile?: string | null;
+            /** Is Active */
+            is_active?: boolean | null;
+        };
+        /**
+         * MenuEntry
+         * @description A mediator as the mediation menu (点单式调解) shows them to anyone: no contacts.
+         */
+        MenuEntry: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Gender Name */
+            gender_name: string;
+            /** Position Name */
+            position_name: string;
+            /** Committee Code */
+            committee_code: string;
+            /** Committee Name */
+            committee_name: string;
+            /** Committee Kind Name */
+            committee_kind_name: string;
+            /** Region Name */
+            region_name: string;
+            /** Venue */
+            venue: string | null;
+            /** Specialties */
+            specialties: components["schemas"]["Specialty"][];
+            /** Specialty Names */
+            specialty_names: string[];
+            /** Profile */
+            profile: string | null;
+        };
         /** NotificationOut */
         NotificationOut: {
             /** Id */
@@ -1531,6 +1843,12 @@ export interface components {
             /** Id */
             id: number;
         };
+        /**
+         * Position
+         * @description A mediator's place in the committee: members are those the statute counts.
+         * @enum {string}
+         */
+        Position: "chair" | "vice_chair" | "member" | "mediator";
         /** RefreshRequest */
         RefreshRequest: {
             /**
@@ -1724,6 +2042,11 @@ export interface components {
             /** Source */
             source: string;
         };
+        /**
+         * Specialty
+         * @enum {string}
+         */
+        Specialty: "neighbour" | "marriage_family" | "property" | "labour" | "traffic" | "medical" | "land" | "consumer" | "contract" | "marine_fishery" | "environment";
         /** StateOut */
         StateOut: {
             /** Name */
@@ -5537,6 +5860,679 @@ export interface operations {
             };
             /** @description 请求内容过大 · Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_committees_api_mediation_committees_get: {
+        parameters: {
+            query?: {
+                kind?: components["schemas"]["CommitteeKind"] | null;
+                specialty?: components["schemas"]["Specialty"] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitteeOut"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_committee_api_mediation_committees_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommitteeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitteeOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 与现有数据或事件状态冲突 · Conflicts with existing data or the matter's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_committee_api_mediation_committees__code__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitteeOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_committee_api_mediation_committees__code__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommitteeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitteeOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_mediators_api_mediation_mediators_get: {
+        parameters: {
+            query?: {
+                committee?: string | null;
+                specialty?: components["schemas"]["Specialty"] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediatorOut"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_mediator_api_mediation_mediators_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediatorCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediatorOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 与现有数据或事件状态冲突 · Conflicts with existing data or the matter's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_mediator_api_mediation_mediators__mediator_id__get: {
+        parameters: {
+            query?: {
+                unmasked?: boolean;
+            };
+            header?: never;
+            path: {
+                mediator_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediatorOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_mediator_api_mediation_mediators__mediator_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                mediator_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediatorUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediatorOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_menu_api_mediation_menu_get: {
+        parameters: {
+            query?: {
+                specialty?: components["schemas"]["Specialty"] | null;
+                region?: string | null;
+                /** @description 调解员姓名中的字 */
+                q?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MenuEntry"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -156,3 +156,11 @@ def _true_or_false(value: Any) -> Any:
 
 # A boolean in a query string: only the words true and false (no yes, on or 1).
 Flag = Annotated[bool, BeforeValidator(_true_or_false)]
+
+
+def not_null(value: Any) -> Any:
+    """For a change: a field left out stays as it is, but one that cannot be empty may
+    not be given as null."""
+    if value is None:
+        raise PydanticCustomError("null_not_allowed", "may not be null")
+    return value

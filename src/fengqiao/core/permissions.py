@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from fengqiao.core.errors import Forbidden, OutsideJurisdiction
 from fengqiao.core.labels import LabelledStr
@@ -59,6 +59,8 @@ class Action(StrEnum):
     calendar_manage = "calendar.manage"
     audit_read = "audit.read"
     notify_manage = "notify.manage"  # see failed notifications and send them again
+    mediation_read = "mediation.read"  # committees and mediators, with their contacts
+    mediation_manage = "mediation.manage"
 
 
 ACTIONS: dict[Role, frozenset[Action]] = {
@@ -69,6 +71,8 @@ for _role in (Role.grid_head, Role.dispatcher, Role.leader):
     ACTIONS[_role] |= {Action.people_read}
 ACTIONS[Role.dispatcher] |= {Action.pii_read}
 ACTIONS[Role.leader] |= {Action.audit_read}
+for _role in (Role.mediator, Role.dispatcher, Role.leader):
+    ACTIONS[_role] |= {Action.mediation_read}
 ACTIONS[Role.admin] = frozenset(Action)
 
 
@@ -77,6 +81,12 @@ def upper_bound(path: str) -> str:
     if not path.endswith("/"):
         raise ValueError(f"path must end with '/': {path!r}")
     return path[:-1] + "0"
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """'a/b/c/' → ['a/', 'a/b/'] (not itself); none for the root '/'."""
+    parts = path.strip("/").split("/")
+    return ["/".join(parts[:i]) + "/" for i in range(1, len(parts))] if path != "/" else []
 
 
 def within(column: Any, path: str) -> ColumnElement[bool]:
@@ -117,6 +127,13 @@ class Principal:
         if self.scope_path == "/":
             return true()
         return within(path_column, self.scope_path)
+
+    def serving(self, path_column: Any) -> ColumnElement[bool]:
+        """What serves the caller's area: rows inside the jurisdiction and rows of the
+        regions above it (a county bureau or committee serves each of its townships)."""
+        if self.scope_path is None:
+            return false()
+        return or_(self.scope(path_column), path_column.in_(ancestor_paths(self.scope_path)))
 
     def covers(self, path: str | None) -> bool:
         """The same test in Python, for a path already in hand."""

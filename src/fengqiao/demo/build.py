@@ -16,6 +16,7 @@ from fengqiao.core.revision import bump_revision
 from fengqiao.core.security import hash_password
 from fengqiao.demo.geography import build_geography
 from fengqiao.demo.history import build_history
+from fengqiao.demo.mediation import build_mediation
 from fengqiao.geo import service as geo
 from fengqiao.geo.models import Grid, Region
 from fengqiao.matters.admin import seed_defaults
@@ -214,7 +215,7 @@ def _build(session: Session) -> None:
         unit=units[f"{town0.code}-ZZGZ"],
         phone="13905770006",
     )
-    user("mediator", "海霞调解员", [Role.mediator], path=town0.path, phone="13905770007")
+    mediator = user("mediator", "海霞调解员", [Role.mediator], path=town0.path, phone="13905770007")
     user(
         "maritime",
         "海洋与渔业执法员",
@@ -252,6 +253,8 @@ def _build(session: Session) -> None:
             phone=staff.phone,
         )
         people.add_grid_member(session, grid, member, staff.team_role)
+    villages = sorted((r for r in regions.values() if r.level == 2), key=lambda r: r.code)
+    committees, mediators = build_mediation(session, county, townships, villages, mediator)
     session.info["audit"] = True
     audit.record(
         session,
@@ -264,6 +267,8 @@ def _build(session: Session) -> None:
             "grids": len(world.grids),
             "units": len(units),
             "grid_staff": len(world.staff),
+            "mediation_committees": committees,
+            "mediators": mediators,
         },
     )
     session.commit()

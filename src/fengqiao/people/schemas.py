@@ -1,11 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
-from pydantic_core import PydanticCustomError
 
-from fengqiao.core.fields import CategoryCode, Mobile, Phone, PlaceCode, RegionCode, Text, UnitCode
+from fengqiao.core.fields import (
+    CategoryCode,
+    Mobile,
+    Phone,
+    PlaceCode,
+    RegionCode,
+    Text,
+    UnitCode,
+    not_null,
+)
 from fengqiao.core.permissions import Role
 from fengqiao.geo.schemas import GridOut
 
@@ -15,14 +23,6 @@ IdNumber = Annotated[
 # A user has a few roles; a unit handles some of the categories (at most this many).
 Roles = Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
 Categories = Annotated[list[CategoryCode], Field(max_length=64)]
-
-
-def not_null(value: Any) -> Any:
-    """For a change: a field left out stays as it is, but one that cannot be empty may
-    not be given as null."""
-    if value is None:
-        raise PydanticCustomError("null_not_allowed", "may not be null")
-    return value
 
 
 class LoginRequest(BaseModel):

@@ -267,18 +267,9 @@ def personal_fields(
 # ---------------------------------------------------------------- units
 
 
-def ancestor_paths(path: str) -> list[str]:
-    """'a/b/c/' → ['a/', 'a/b/'] (not itself)."""
-    parts = path.strip("/").split("/")
-    return ["/".join(parts[:i]) + "/" for i in range(1, len(parts))]
-
-
 def scoped_units(principal: Principal) -> Select[Unit]:
     """Units serving the caller's area: those inside it and those above it."""
-    if principal.scope_path is None:
-        return select(Unit).where(Unit.id.is_(None))
-    above = ancestor_paths(principal.scope_path) if principal.scope_path != "/" else []
-    return select(Unit).where(or_(principal.scope(Unit.region_path), Unit.region_path.in_(above)))
+    return select(Unit).where(principal.serving(Unit.region_path))
 
 
 def read_units(
