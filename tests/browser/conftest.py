@@ -46,7 +46,6 @@ OTHER_ROLES = {
     "instructor_a": Role.grid_instructor,
     "parttime_a": Role.grid_worker_parttime,
     "volunteer_a": Role.volunteer,
-    "mediator_a": Role.mediator,
     "maritime_a": Role.maritime_officer,
 }
 DESKTOP = {"width": 1920, "height": 1080}
