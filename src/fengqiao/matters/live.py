@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 
 from fengqiao.core import clock
 from fengqiao.core.permissions import Principal
-from fengqiao.matters.enums import MatterState, Urgency
 from fengqiao.matters.lifecycle import MATTER
 from fengqiao.matters.models import Matter
-from fengqiao.matters.queries import scoped_matters
+from fengqiao.matters.queries import is_pinned, scoped_matters
 
 POLL = 1.0  # seconds between looks
 LOOKBACK = timedelta(seconds=15)  # how late a commit may land and still be seen
@@ -56,8 +55,7 @@ def read_changes(
             "urgency": r.urgency,
             "version": r.version,
             "updated_at": r.updated_at.isoformat(),
-            "pinned": r.state == MatterState.reported
-            and r.urgency in (Urgency.urgent, Urgency.critical),
+            "pinned": is_pinned(r.state, r.urgency),
         }
         for r in rows
     ]

@@ -111,9 +111,14 @@ DUE_AT = case(
     else_=None,
 )
 # Not yet taken by anyone and urgent: pinned above routine matters.
-PINNED = and_(
-    Matter.state == S.reported.value, Matter.urgency.in_([U.urgent.value, U.critical.value])
-)
+PINNED_URGENCIES = (U.urgent.value, U.critical.value)
+PINNED = and_(Matter.state == S.reported.value, Matter.urgency.in_(PINNED_URGENCIES))
+
+
+def is_pinned(state: str, urgency: str) -> bool:
+    """PINNED for a matter in hand."""
+    return state == S.reported.value and urgency in PINNED_URGENCIES
+
 
 SORTS: dict[str, Any] = {
     "reported_at": Matter.reported_at,

@@ -43,7 +43,6 @@ from fengqiao.matters.deadlines import (
     say_time_left,
     time_left_minutes,
 )
-from fengqiao.matters.enums import MatterState, Urgency
 from fengqiao.matters.flows import IntakeWriter
 from fengqiao.matters.lifecycle import (
     MATTER,
@@ -56,6 +55,7 @@ from fengqiao.matters.models import Attachment, Matter, TimelineEntry
 from fengqiao.matters.queries import (
     MatterFilter,
     is_overdue,
+    is_pinned,
     overdue_clause,
     place_names_unscoped,
     read_grid_counts,
@@ -271,8 +271,7 @@ def matter_out(
         due_at=due,
         time_left_minutes=left,
         time_left=say_time_left(cal, left, lang) if cal is not None and left is not None else None,
-        pinned=matter.state == MatterState.reported
-        and matter.urgency in (Urgency.urgent, Urgency.critical),
+        pinned=is_pinned(matter.state, matter.urgency),
         pending=pending_out(principal, matter, lang),
         overdue=is_overdue(matter, now),
         supervision=matter.supervision,
