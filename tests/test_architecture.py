@@ -2,11 +2,11 @@
 layer imports only what is below it, and no two domain packages import each other.
 
 Layers, lowest first: core (fengqiao.core.*); inside each domain package its models, enums
-and schemas, then its other modules, then its views; above every domain the top
-(fengqiao.api, fengqiao.cli*, fengqiao.deps, fengqiao.asgi, fengqiao.demo.*). A domain's
-views may use fengqiao.deps, the request dependencies every router is built on; no other
-domain module may import the top. Every import counts: at module level, inside a function,
-under `if TYPE_CHECKING:`."""
+and schemas, then its other modules, then its views (`views`, or `*_views` when split);
+above every domain the top (fengqiao.api, fengqiao.cli*, fengqiao.deps, fengqiao.asgi,
+fengqiao.demo.*). A domain's views may use fengqiao.deps, the request dependencies every
+router is built on; no other domain module may import the top. Every import counts: at
+module level, inside a function, under `if TYPE_CHECKING:`."""
 
 from __future__ import annotations
 
@@ -105,7 +105,8 @@ def leaf(module: str) -> str:
 
 
 def is_views(module: str) -> bool:
-    return leaf(module) == "views"
+    """A package's views, or one of them when they are split (`case_views`)."""
+    return leaf(module) == "views" or leaf(module).endswith("_views")
 
 
 def core_violations(found: Iterable[Import]) -> list[Import]:

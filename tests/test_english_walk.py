@@ -85,6 +85,36 @@ EXEMPT: dict[str, str] = {
     "note": "what a person typed with an action",
     "grounds": "the grounds a unit typed when it gave a matter back",
     "name_zh": "the Chinese name, given beside the English one on purpose",
+    # Mediation: what parties and mediators said and agreed, and people's names.
+    "summary": "a dispute's summary, in its applicant's words",
+    "facts": "an agreement's facts, as the mediator wrote them",
+    "disputed": "the matters in dispute, as the mediator wrote them",
+    "responsibilities": "each party's responsibility, as the mediator wrote it",
+    "content": "a term of an agreement, as agreed",
+    "manner": "how a term is performed, as agreed",
+    "place": "a place, as a mediator or the parties named it",
+    "statements": "a session's record of what the parties said",
+    "result": "a session's result, as the mediator recorded it",
+    "findings": "what an investigation found, as the mediator wrote it",
+    "damage": "a survey's damage, as the mediator assessed it",
+    "body": "a message or a knowledge entry, as its author wrote it",
+    "source": "the law a knowledge entry cites, by its Chinese title",
+    "court": "a court's proper name",
+    "court_case_number": "a court's case number, as the court issued it",
+    "party": "a party's name",
+    "party_names": "the parties' names",
+    "unsigned": "the names of the parties yet to sign",
+    "presiding": "a mediator's name",
+    "presiding_name": "a mediator's name",
+    "obligor_name": "a party's name",
+    "author_name": "a message's author's name",
+    "others": "mediators' names",
+    "chosen_mediator": "a mediator's name",
+    "signed_by": "a party's name",
+    "payer": "a party's name",
+    "payee": "a party's name",
+    "mediator": "a mediator's name",
+    "committee": "a mediation committee's proper name",
 }
 # Exempt keys that are the system's words after all where they stand inside these keys.
 CHECKED_WITHIN: dict[str, set[str]] = {
@@ -255,6 +285,11 @@ PATH_PARAMETERS: dict[tuple[str, str], tuple[Resolver, Any]] = {
         lambda c: c.listed("/api/mediation/mediators", "id")[:3],
         987654321,
     ),
+    ("mediation", "number"): (
+        lambda c: c.listed("/api/mediation/cases", "number")[:3],
+        "TJ2099999999",
+    ),
+    ("mediation", "kind"): (lambda c: ["application", "agreement"], "application"),
 }
 # Query parameters a path requires, and parameters a list pages with.
 QUERY_PARAMETERS: dict[tuple[str, str], Callable[[Caller], Any]] = {
@@ -442,6 +477,9 @@ PEOPLES_NAMES = {
     "region_name",
     "grid_name",
     "committee_name",
+    "presiding_name",
+    "obligor_name",
+    "author_name",
 }
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 

@@ -6,7 +6,7 @@ Every GET route under /api must appear in LISTS, DETAILS or NOT_SCOPED (with the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from fastapi.testclient import TestClient
@@ -52,9 +52,33 @@ ALL_USERS = {
     "handler_a",
     "comm_a1",
     "mediator_a",
+    "mediator_sea",
+    "resident_b",
 }
 GRID_A_USERS = {"worker_a", "head_a", "resident"}
 TOWN_A_USERS = {"admin_a", "town_a", "handler_a", "comm_a1", "mediator_a"} | GRID_A_USERS
+# The test world's cases ("a" in township A, "b" in B), each applied for by a resident.
+CASES = {"a": "a", "b": "b"}
+COMMITTEE_OF = {"a": "甲街道人民调解委员会", "b": "乙镇人民调解委员会"}
+TITLE_OF = {"a": "a社区邻里漏水纠纷", "b": "b社区邻里漏水纠纷"}
+CASE_KEYS = {
+    "admin": {"a", "b"},
+    "leader": {"a", "b"},
+    "admin_a": {"a"},
+    "town_a": {"a"},
+    "town_b": {"b"},
+    "comm_a1": {"a"},
+    "mediator_a": {"a"},
+    "mediator_sea": set(),
+    "resident": {"a"},
+    "resident_b": {"b"},
+    "worker_a": set(),
+    "head_a": set(),
+    "handler": set(),
+}
+CASE_READERS: dict[str, set[str] | None] = {
+    user: {TITLE_OF[k] for k in keys} for user, keys in CASE_KEYS.items()
+}
 # The mediators of the test world: the county's committee serves both townships.
 COUNTY_MEDIATORS, A_MEDIATORS, B_MEDIATORS = {"陈海生"}, {"林素珍", "王建国", "周明"}, {"吴德才"}
 EVERY_MEDIATOR = COUNTY_MEDIATORS | A_MEDIATORS | B_MEDIATORS
@@ -81,6 +105,7 @@ class DetailCase:
     template: str
     objects: dict[str, str]  # object name -> value put into the path
     sees: dict[str, set[str] | None]
+    fixed: dict[str, str] = field(default_factory=dict)  # the path's other parameters
 
 
 LISTS: dict[str, ListCase] = {
@@ -132,7 +157,7 @@ LISTS: dict[str, ListCase] = {
             "admin": ALL_USERS,
             "leader": ALL_USERS,
             "town_a": TOWN_A_USERS,
-            "town_b": {"town_b", "worker_b"},
+            "town_b": {"town_b", "worker_b", "resident_b"},
             "head_a": GRID_A_USERS,
             "worker_a": FORBIDDEN,
             "handler": FORBIDDEN,
@@ -207,8 +232,9 @@ LISTS: dict[str, ListCase] = {
         "/api/notifications",
         "matter_title",
         {
-            "admin": {"甲网格事件", "乙网格事件"},
-            "admin_a": {"甲网格事件"},
+            # With the world's cases' notices (their title in the same field).
+            "admin": {"甲网格事件", "乙网格事件", TITLE_OF["a"], TITLE_OF["b"]},
+            "admin_a": {"甲网格事件", TITLE_OF["a"]},
             "leader": FORBIDDEN,
             "dispatcher": FORBIDDEN,
             "town_a": FORBIDDEN,
@@ -255,6 +281,15 @@ LISTS: dict[str, ListCase] = {
             "worker_a": FORBIDDEN,
             "resident": FORBIDDEN,
         },
+    ),
+    # Cases: overseers read those of their jurisdiction, a committee's mediators those of
+    # their committee, a party their own; a grid worker none (tests/test_mediation_cases.py).
+    "/api/mediation/cases": ListCase("/api/mediation/cases", "title", CASE_READERS),
+    "/api/mediation/ledger": ListCase("/api/mediation/ledger", "title", CASE_READERS, limit=1000),
+    "/api/mediation/indicators": ListCase(
+        "/api/mediation/indicators",
+        "name",
+        {user: {COMMITTEE_OF[k] for k in keys} for user, keys in CASE_KEYS.items()},
     ),
     # The mediation menu is public: anyone signed in chooses from every mediator (no
     # contacts are shown; tests/test_mediation_api.py).
@@ -384,6 +419,48 @@ DETAILS: dict[str, DetailCase] = {
             "resident": FORBIDDEN,
         },
     ),
+    # A case, and what hangs from it, for those who may read the case (the parties see
+    # only their own). Its threads and messages are the parties' and the mediators': an
+    # overseer reads that a case moves, not what was said in it.
+    "/api/mediation/cases/{number}": DetailCase(
+        "/api/mediation/cases/{number}", CASES, {u: k for u, k in CASE_KEYS.items()}
+    ),
+    "/api/mediation/cases/{number}/candidates": DetailCase(
+        "/api/mediation/cases/{number}/candidates",
+        CASES,
+        {u: k for u, k in CASE_KEYS.items()},
+    ),
+    "/api/mediation/cases/{number}/threads": DetailCase(
+        "/api/mediation/cases/{number}/threads", CASES, {u: k for u, k in CASE_KEYS.items()}
+    ),
+    "/api/mediation/cases/{number}/messages": DetailCase(
+        "/api/mediation/cases/{number}/messages",
+        CASES,
+        {
+            "mediator_a": {"a"},
+            "resident": {"a"},
+            "resident_b": {"b"},
+            "town_a": set(),
+            "admin": set(),
+            "leader": set(),
+            "worker_a": set(),
+            "mediator_sea": set(),
+        },
+    ),
+    "/api/mediation/cases/{number}/documents/{kind}": DetailCase(
+        "/api/mediation/cases/{number}/documents/{kind}",
+        CASES,
+        {
+            "mediator_a": {"a"},
+            "resident": {"a"},
+            "resident_b": {"b"},
+            "town_a": set(),
+            "admin": set(),
+            "worker_a": set(),
+            "mediator_sea": set(),
+        },
+        fixed={"kind": "application"},
+    ),
 }
 
 NOT_SCOPED = {
@@ -402,6 +479,11 @@ NOT_SCOPED = {
     "(tests/test_export.py)",
     "/api/matters/stream": "a stream of the caller's scoped_matters (tests/test_live.py)",
     "/api/workflows/{name}": "a workflow's table, the same for everyone (tests/test_workflow.py)",
+    "/api/notifications/mine": "always what was sent to the caller themselves",
+    "/api/mediation/knowledge": "the knowledge base of consultation, the same for everyone",
+    "/api/mediation/funnel": "sums over the caller's scoped_cases (tests/test_mediation_odr.py)",
+    "/api/mediation/indicators/export": "the indicators list's rows (tests/test_mediation_odr.py)",
+    "/api/mediation/ledger/export": "the ledger list's rows (tests/test_mediation_odr.py)",
 }
 
 
@@ -445,6 +527,8 @@ def _object_value(world: World, case: DetailCase, name: str) -> str:
         return str(world.attachments[value])
     if "{mediator_id}" in case.template:
         return str(world.mediators[value])
+    if "{number}" in case.template:
+        return world.cases[value]
     return value
 
 
@@ -457,6 +541,8 @@ def test_details_outside_jurisdiction_are_404(
         headers = world.login(client, username)
         for name in case.objects:
             url = case.template.replace("{" + field + "}", _object_value(world, case, name))
+            for other, value in case.fixed.items():
+                url = url.replace("{" + other + "}", value)
             resp = client.get(url, headers=headers)
             if visible is FORBIDDEN:
                 assert resp.status_code == 403, (username, name, resp.text)

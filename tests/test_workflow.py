@@ -166,7 +166,7 @@ class Review(Workflow[Matter, None]):
                     payload=Visit, notifies=("owner", "nobody"),
                     handler=lambda s, p, c, r, data: {"said": data.summary}),
                 row("mark", ("标记", "Mark"), {"accepted"}, "closed", {"owner"}, payload=Mark,
-                    then=lambda data: FollowUp("note", NOTED) if data.level == 3 else None,
+                    then=lambda record, data: FollowUp("note", NOTED) if data.level == 3 else None,
                     refuse=lambda p, r: Label("不行", "No") if p.user_id == -1 else None),
                 row("note", ("记录", "Note"), {"closed"}, None, {SYSTEM}),
             ),

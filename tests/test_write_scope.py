@@ -18,9 +18,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengqiao.calendar.service import build_calendar
+from fengqiao.matters import intake
+from fengqiao.matters import service as matters_service
 from fengqiao.matters.models import RoutingRule
+from fengqiao.mediation import cases as mediation_cases
+from fengqiao.mediation.schemas import CaseCreate, PartyIn
 from fengqiao.models import Base
 from fengqiao.notify.models import OutboxMessage
+from fengqiao.people import service as people
+from fengqiao.people.models import User
 from tests.world import (
     COMM_A1,
     COMM_B1,
@@ -205,6 +212,59 @@ def _mediator(committee: str) -> dict[str, Any]:
 
 def _mediators(client: TestClient, world: World, session: Session) -> dict[str, Any]:
     return dict(world.mediators)
+
+
+def _cases(client: TestClient, world: World, session: Session) -> dict[str, Any]:
+    """The world's cases; case "a" with mediator_a presiding; a case of the county (a
+    court's delegation to its fishery committee); a dispute matter in each township."""
+    admin = people.principal_of(session.get(User, world.users["admin"]))
+    head = people.principal_of(session.get(User, world.users["mediator_a"]))
+    cal = build_calendar(session)
+    for action, body in (("accept", {}), ("assign", {"presiding_id": world.mediators["a_chair"]})):
+        mediation_cases.take(session, head, cal, world.cases["a"], action, body)
+    county = mediation_cases.create_case(
+        session,
+        admin,
+        cal,
+        CaseCreate(
+            source="court",
+            court="测试区人民法院",
+            title="渔船碰撞纠纷",
+            region_code=COUNTY,
+            committee_code="C-YUSHI",
+            parties=[PartyIn(role="applicant", name="甲船主")],
+        ),
+    )
+    disputes = {}
+    for key, region in (("a", COMM_A1), ("b", COMM_B1)):
+        matter, _ = intake.report(
+            session,
+            admin,
+            intake.Report(title="邻里纠纷", category_code="dispute_family", region_code=region),
+            grid=None,
+        )
+        matters_service.act(session, admin, cal, matter.id, "accept", {})
+        disputes[f"dispute_{key}"] = matter.id
+    session.commit()
+    return {
+        "case_a": world.cases["a"],
+        "case_b": world.cases["b"],
+        "case_county": county.number,
+        **disputes,
+    }
+
+
+def _dispute(matter: str) -> dict[str, Any]:
+    return {
+        "source": "matter",
+        "matter_id": "{" + matter + "}",
+        "title": "邻里纠纷",
+        "committee_code": "A-TWH",
+        "parties": [{"role": "applicant", "name": "张三"}],
+    }
+
+
+KNOWLEDGE = {"kind": "question", "title": "调解收费吗？", "body": "人民调解不收取任何费用。"}
 
 
 POLICY = {"urgency": "normal", "basis": "working", "sign": 1, "resolve": 3}
@@ -839,6 +899,53 @@ WRITES: dict[str, list[WriteCase]] = {
         WriteCase("of another township", "admin_a", "beside",
                   "/api/mediation/mediators/{b_chair}", 404, {"is_active": False}, _mediators),
     ],
+    "POST /api/mediation/cases": [
+        WriteCase("a dispute matter of the township", "town_a", "inside",
+                  "/api/mediation/cases", 201, _dispute("dispute_a"), _cases),
+        WriteCase("a dispute matter of another township", "town_a", "beside",
+                  "/api/mediation/cases", 404, _dispute("dispute_b"), _cases),
+        WriteCase("a court's delegation at the county", "town_a", "above",
+                  "/api/mediation/cases", 403,
+                  {"source": "court", "court": "测试区人民法院", "title": "渔船碰撞纠纷",
+                   "region_code": COUNTY, "committee_code": "C-YUSHI",
+                   "parties": [{"role": "applicant", "name": "甲船主"}]}),
+    ],
+    "POST /api/mediation/cases/{number}/actions/{action}": [
+        WriteCase("the township's case", "town_a", "inside",
+                  "/api/mediation/cases/{case_a}/actions/set_risk", 200,
+                  {"risk_colour": "yellow", "reason": "当事人情绪激动"}, _cases),
+        WriteCase("the county's case", "town_a", "above",
+                  "/api/mediation/cases/{case_county}/actions/set_risk", 404,
+                  {"risk_colour": "yellow", "reason": "x"}, _cases),
+        WriteCase("another township's case", "town_a", "beside",
+                  "/api/mediation/cases/{case_b}/actions/set_risk", 404,
+                  {"risk_colour": "yellow", "reason": "x"}, _cases),
+    ],
+    "POST /api/mediation/cases/{number}/messages": [
+        WriteCase("in the committee's case", "mediator_a", "inside",
+                  "/api/mediation/cases/{case_a}/messages", 201,
+                  {"thread": "joint", "body": "请于周五到调解室"}, _cases),
+        WriteCase("in another township's case", "mediator_a", "beside",
+                  "/api/mediation/cases/{case_b}/messages", 404,
+                  {"thread": "joint", "body": "x"}, _cases),
+        WriteCase("in the county's case", "mediator_a", "above",
+                  "/api/mediation/cases/{case_county}/messages", 404,
+                  {"thread": "joint", "body": "x"}, _cases),
+    ],
+    "POST /api/mediation/cases/{number}/scans": [
+        WriteCase("of the case she presides over", "mediator_a", "inside",
+                  "/api/mediation/cases/{case_a}/scans", 201, setup=_cases,
+                  files={"file": ("scan.png", png(40, 60), "image/png")}),
+        WriteCase("of another township's case", "mediator_a", "beside",
+                  "/api/mediation/cases/{case_b}/scans", 404, setup=_cases,
+                  files={"file": ("scan.png", png(40, 60), "image/png")}),
+    ],
+    "POST /api/mediation/knowledge": [
+        WriteCase("the installation's, by the county", "admin", "own",
+                  "/api/mediation/knowledge", 201, KNOWLEDGE),
+        WriteCase("the installation's, by a township", "admin_a", "above",
+                  "/api/mediation/knowledge", 403, KNOWLEDGE),
+    ],
 }  # fmt: skip
 
 NOT_SCOPED = {
@@ -847,6 +954,7 @@ NOT_SCOPED = {
     "POST /api/auth/logout": "ends the caller's own session",
     "POST /api/geo/locate": "a computation: writes nothing",
     "POST /api/geo/locate-many": "a computation: writes nothing",
+    "POST /api/mediation/verify": "a computation on the copy sent: writes nothing",
 }
 
 CASES = [(route, case) for route, cases in WRITES.items() for case in cases]

@@ -15,7 +15,7 @@ from shapely.geometry import box
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.calendar.service import seed_from_package
+from fengqiao.calendar.service import build_calendar, seed_from_package
 from fengqiao.core.permissions import Role
 from fengqiao.core.revision import bump_revision
 from fengqiao.core.security import hash_password
@@ -25,7 +25,9 @@ from fengqiao.matters import intake
 from fengqiao.matters import service as matters
 from fengqiao.matters.admin import seed_defaults
 from fengqiao.matters.models import RoutingRule
+from fengqiao.mediation import cases
 from fengqiao.mediation.models import Committee, Mediator
+from fengqiao.mediation.schemas import CaseCreate, PartyIn
 from fengqiao.people import service as people
 from fengqiao.people.models import Unit, User
 
@@ -50,6 +52,7 @@ class World:
     matters: dict[str, int] = field(default_factory=dict)
     attachments: dict[str, int] = field(default_factory=dict)
     mediators: dict[str, int] = field(default_factory=dict)
+    cases: dict[str, str] = field(default_factory=dict)  # key -> case number
 
     @staticmethod
     def login(client: TestClient, username: str) -> dict[str, str]:
@@ -184,9 +187,11 @@ def build_world(session: Session, files_dir: Path) -> World:
     add("worker_b", [Role.grid_worker_fulltime], path=grids[GRID_B1_1].path)
     add("head_a", [Role.grid_head], path=grids[GRID_A1_1].path)
     add("resident", [Role.resident], path=grids[GRID_A1_1].path)
+    add("resident_b", [Role.resident], path=grids[GRID_B1_1].path, phone="13800003333")
     add("handler_a", [Role.unit_handler], unit="platform_a")
     add("comm_a1", [Role.dispatcher], path=geo.get_region_unscoped(session, COMM_A1).path)
     add("mediator_a", [Role.mediator], path=town_a.path)
+    add("mediator_sea", [Role.mediator], path=county.path)
     for username, grid_code in (
         ("worker_a", GRID_A1_1),
         ("worker_b", GRID_B1_1),
@@ -235,7 +240,32 @@ def build_world(session: Session, files_dir: Path) -> World:
         )
         world.attachments[key] = photo.id
     session.commit()
+    _cases(session, world)
     return world
+
+
+def _cases(session: Session, world: World) -> None:
+    """One case in each township, each applied for by a resident of it."""
+    cal = build_calendar(session)
+    for key, username, region, committee in (
+        ("a", "resident", COMM_A1, "A-TWH"),
+        ("b", "resident_b", COMM_B1, "B-TWH"),
+    ):
+        user = session.get(User, world.users[username])
+        assert user is not None
+        case = cases.create_case(
+            session,
+            people.principal_of(user),
+            cal,
+            CaseCreate(
+                title=f"{key}社区邻里漏水纠纷",
+                summary="楼上卫生间漏水，多次协商未果",
+                region_code=region,
+                committee_code=committee,
+                parties=[PartyIn(role="respondent", name=f"被申请人{key}", phone="13800002222")],
+            ),
+        )
+        world.cases[key] = case.number
 
 
 def png(width: int, height: int) -> bytes:
@@ -283,7 +313,7 @@ def _mediation(session: Session, world: World, county: Region, a: Region, b: Reg
     session.add_all(committees.values())
     session.flush()
     for key, committee, name, gender, position, specialties, user in (
-        ("yushi", "C-YUSHI", "陈海生", "male", "chair", ["marine_fishery"], None),
+        ("yushi", "C-YUSHI", "陈海生", "male", "chair", ["marine_fishery"], "mediator_sea"),
         ("a_chair", "A-TWH", "林素珍", "female", "chair", ["marriage_family"], "mediator_a"),
         ("a_vice", "A-TWH", "王建国", "male", "vice_chair", ["neighbour"], None),
         ("a_member", "A-TWH", "周明", "male", "member", ["neighbour"], None),

@@ -35,7 +35,11 @@ from fengqiao.geo.service import GridLocator
 from fengqiao.geo.views import router as geo_router
 from fengqiao.matters.flows import InProcessRunner, IntakeWriter, channels_from, reader_from
 from fengqiao.matters.service import Intake, routing_cache
+from fengqiao.matters.sweep import sweep as matters_sweep
 from fengqiao.matters.views import router as matters_router
+from fengqiao.mediation.case_views import public as mediation_public_router
+from fengqiao.mediation.case_views import router as mediation_cases_router
+from fengqiao.mediation.sweep import sweep as mediation_sweep
 from fengqiao.mediation.views import router as mediation_router
 from fengqiao.notify.views import router as notify_router
 from fengqiao.people.views import router as people_router
@@ -46,6 +50,8 @@ WEB_DIST = Path(__file__).resolve().parent / "web"
 API_DOCS = "apidocs"
 
 log = logging.getLogger("fengqiao")
+# Every domain's deadline sweep, run by the background (in process, or by workers).
+SWEEPS = (matters_sweep, mediation_sweep)
 
 
 class ConsolePath(Convertor[str]):
@@ -140,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.calendar,
                 channels_from(settings),
                 settings.background_interval,
+                sweeps=SWEEPS,
             )
             runner.start()
         yield
@@ -194,6 +201,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assessment_router,
         notify_router,
         mediation_router,
+        mediation_cases_router,
+        mediation_public_router,
     ):
         app.include_router(router)
 

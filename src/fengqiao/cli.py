@@ -87,6 +87,7 @@ def worker(
     import threading
     from datetime import timedelta
 
+    from fengqiao.api import SWEEPS
     from fengqiao.calendar.service import calendar_cache
     from fengqiao.cli_status import print_status
     from fengqiao.core.jobs import JobQueue, where
@@ -122,6 +123,7 @@ def worker(
         every,
         stop=stop,
         give_up_after=timedelta(hours=settings.notify_give_up_hours),
+        sweeps=SWEEPS,
     )
 
 

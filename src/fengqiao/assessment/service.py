@@ -91,7 +91,7 @@ def facts_from_timeline(entries: list[TimelineEntry]) -> Facts:
         elif a == "self_resolve":
             f.accepted = f.closed = f.closed_on_time = f.self_resolved = True
             f.closed_level = 1
-        elif a == "verify_ok":
+        elif a in ("verify_ok", "mediated"):
             f.closed, f.closed_on_time = True, bool(d.get("on_time"))
             f.closed_level = d.get("closed_level")
         elif a == "rate":

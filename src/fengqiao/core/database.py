@@ -10,10 +10,12 @@ from typing import Any, ClassVar, TypeVar
 
 import orjson
 from sqlalchemy import (
+    JSON,
     Column,
     Connection,
     DateTime,
     Engine,
+    Integer,
     MetaData,
     Row,
     Select,
@@ -79,6 +81,21 @@ def _now() -> datetime:
     from fengqiao.core import clock  # the frozen test clock applies to stamps too
 
     return clock.now()
+
+
+class JournalMixin:
+    """The columns of a timeline entry: who, when, which action, from which state to which,
+    why, and what the action kept. A record that moves through a workflow has a table of
+    these beside it."""
+
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class TimestampMixin:

@@ -75,7 +75,8 @@ class Transition:
     handler: Handler | None = None
     notifies: tuple[str, ...] = ()  # kinds of recipient, addressed by the workflow
     deadline: Deadline | None = None
-    then: Callable[[Any], FollowUp | None] | None = None
+    # then(record, payload): a step the system takes at once after this one, if any.
+    then: Callable[[Any, Any], FollowUp | None] | None = None
     # A rule beyond state and actor: the refusal's message, or None when it may go ahead.
     refuse: Callable[[Principal, Any], Label | None] | None = None
     photos: str | None = None  # the stage of the photos the console offers with it
@@ -316,7 +317,7 @@ class Workflow(ABC, Generic[R, C]):
         recipients = [a for kind in t.notifies if (a := self.address(record, kind))]
         if recipients:
             self.notify(session, record, t, list(dict.fromkeys(recipients)))
-        follow = t.then(payload) if t.then else None
+        follow = t.then(record, payload) if t.then else None
         if follow is not None:
             then = self.transitions[follow.action]
             self.apply(session, principal, context, record, then, NoPayload(), follow.reason.zh)

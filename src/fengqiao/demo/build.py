@@ -8,12 +8,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengqiao.calendar.service import seed_from_package
+from fengqiao.calendar.service import build_calendar, seed_from_package
 from fengqiao.classify.model import META_FILE, TrainingDataError
 from fengqiao.core import audit, clock
 from fengqiao.core.permissions import Role
 from fengqiao.core.revision import bump_revision
 from fengqiao.core.security import hash_password
+from fengqiao.demo.cases import build_cases, refer_matters
 from fengqiao.demo.geography import build_geography
 from fengqiao.demo.history import build_history
 from fengqiao.demo.mediation import build_mediation
@@ -72,17 +73,25 @@ def demo_exists(session: Session) -> bool:
 
 
 def build(
-    session: Session, matters: int = 15_000, *, model_dir: Path | None = None
+    session: Session,
+    matters: int = 15_000,
+    *,
+    cases: int = 160,
+    model_dir: Path | None = None,
 ) -> list[DemoLogin]:
-    """Create the demo county once, with a year of `matters` up to now and, when
-    `model_dir` is given, the text model trained on that history (`train_model`); later
-    calls only return the logins."""
+    """Create the demo county once, with a year of `matters` and of mediation `cases` up
+    to now and, when `model_dir` is given, the text model trained on that history
+    (`train_model`); later calls only return the logins."""
     if not demo_exists(session):
         _build(session)
         seed_from_package(session)  # the history's deadlines need the calendar and policies
         seed_defaults(session)
+        if cases:
+            build_cases(session, build_calendar(session), end=clock.now(), count=cases)
         if matters:
             build_history(session, end=clock.now(), count=matters)
+            if cases:
+                refer_matters(session, build_calendar(session), end=clock.now())
             if model_dir is not None:
                 train_model(session, model_dir)
     return demo_logins(session)

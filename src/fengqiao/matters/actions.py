@@ -186,6 +186,18 @@ def self_resolve(s: Session, p: Principal, cal: WorkCalendar, m: Matter, data: N
     return {}
 
 
+def close_by_mediation(
+    s: Session, p: Principal | None, cal: WorkCalendar, m: Matter, data: Any
+) -> Detail:
+    """The mediation case ended: the matter closes at the level that held it, on time (its
+    clock stopped when the case began; the case keeps its own)."""
+    m.closed_at = clock.now()
+    m.closed_on_time = True
+    m.closed_level = m.level
+    m.closed_by_id = p.user_id if p else None
+    return {"on_time": True, "closed_level": m.level}
+
+
 def feedback(s: Session, p: Principal, cal: WorkCalendar, m: Matter, data: NoteIn) -> Detail:
     now = clock.now()
     on_time = m.resolve_due_at is None or now <= m.resolve_due_at

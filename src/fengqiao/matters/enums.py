@@ -12,6 +12,7 @@ class MatterState(LabelledStr):
     in_progress = "in_progress", "办理中", "In progress"  # signed, being handled
     handled = "handled", "已办结", "Handled"  # fed back, awaiting verification
     verifying = "verifying", "核查中", "Verifying"
+    mediating = "mediating", "调解中", "In mediation"  # waits on its mediation case
     closed = "closed", "已结案", "Closed"
     evaluated = "evaluated", "已评价", "Evaluated"
 
@@ -24,6 +25,7 @@ OPEN_STATES = frozenset(
         MatterState.in_progress,
         MatterState.handled,
         MatterState.verifying,
+        MatterState.mediating,
     }
 )
 

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -72,17 +72,24 @@ DEAD_AFTER_S = 60.0
 LANES = ("sweep", "deliver")
 
 
+# A sweep of one domain's deadlines: moves at most a batch, returns how many it moved.
+Sweep = Callable[[Session, WorkCalendar], int]
+
+
 def sweep_all(
     factory: sessionmaker[Session],
     calendar: RevisionCache[WorkCalendar],
     budget: float | None = None,
+    sweeps: Sequence[Sweep] = (sweep,),
 ) -> int:
-    """Sweep until nothing more is due (each pass moves at most a batch), or until
-    `budget` seconds have passed."""
+    """Sweep until nothing more is due (each pass of each sweep moves at most a batch),
+    or until `budget` seconds have passed."""
     total, started = 0, time.monotonic()
     while True:
-        with factory() as session:
-            moved = sweep(session, calendar.get(session))
+        moved = 0
+        for one in sweeps:
+            with factory() as session:
+                moved += one(session, calendar.get(session))
         total += moved
         if moved == 0 or (budget is not None and time.monotonic() - started >= budget):
             return total
@@ -138,9 +145,11 @@ class InProcessRunner:
         interval: float,
         poll: float = 1.0,
         give_up_after: timedelta = notify.GIVE_UP_AFTER,
+        sweeps: Sequence[Sweep] = (sweep,),
     ) -> None:
         self.factory, self.calendar, self.channels = factory, calendar, channels
         self.interval, self.poll, self.give_up_after = interval, poll, give_up_after
+        self.sweeps = sweeps
         self._stop = threading.Event()
         self._quiet = {"sweep": _Quiet(), "deliver": _Quiet()}
         self._threads = [
@@ -169,7 +178,7 @@ class InProcessRunner:
 
     def sweep(self) -> None:
         try:
-            sweep_all(self.factory, self.calendar, JOB_BUDGET_S)
+            sweep_all(self.factory, self.calendar, JOB_BUDGET_S, self.sweeps)
         except Exception as exc:  # keep the thread alive; the next round tries again
             self._quiet["sweep"].warn("the deadline sweep", exc)
 
@@ -210,8 +219,10 @@ class Worker:
         poll: float = 1.0,
         give_up_after: timedelta = notify.GIVE_UP_AFTER,
         longest_pause: float = 15.0,
+        sweeps: Sequence[Sweep] = (sweep,),
     ) -> None:
         self.factory, self.calendar, self.channels = factory, calendar, channels
+        self.sweeps = sweeps
         self.queue, self.interval, self.poll = queue, interval, poll
         self.give_up_after, self.longest_pause = give_up_after, longest_pause
         self.lanes = {kind: queue.lane(kind) for kind in LANES}
@@ -328,7 +339,7 @@ class Worker:
 
     def _sweep_job(self, fields: dict[str, str]) -> None:
         started = time.time()
-        moved = sweep_all(self.factory, self.calendar, JOB_BUDGET_S)
+        moved = sweep_all(self.factory, self.calendar, JOB_BUDGET_S, self.sweeps)
         self._note("sweep", started=started, moved=moved, slot=fields.get("slot"))
 
     def _deliver_job(self, fields: dict[str, str]) -> None:
@@ -366,11 +377,19 @@ def run_worker(
     stop: threading.Event | None = None,
     poll: float = 1.0,
     give_up_after: timedelta = notify.GIVE_UP_AFTER,
+    sweeps: Sequence[Sweep] = (sweep,),
 ) -> int:
     """A worker process (see `Worker`). Returns the jobs this worker finished (`rounds`
     bounds the loop, for tests)."""
     worker = Worker(
-        factory, calendar, channels, queue, interval, poll=poll, give_up_after=give_up_after
+        factory,
+        calendar,
+        channels,
+        queue,
+        interval,
+        poll=poll,
+        give_up_after=give_up_after,
+        sweeps=sweeps,
     )
     return worker.run(rounds, stop)
 

@@ -50,7 +50,7 @@ from fengqiao.matters.schemas import (
 UNIT, DISPATCHERS, REPORTER, GRID_OR_DISPATCHERS = "unit", "dispatchers", "reporter", "grid"
 
 OPEN = {s.value for s in OPEN_STATES}
-WORKING = OPEN - {S.reported}
+WORKING = OPEN - {S.reported, S.mediating}  # a matter in mediation waits on its case
 CHASED = {S.dispatched, S.in_progress}  # the states the supervision ladder climbs in
 
 
@@ -69,10 +69,11 @@ def _closer_may_not_rate(principal: Principal, matter: Matter) -> Label | None:
 REOPENED = Label("群众评价不满意，重新办理", "Rated dissatisfied: reopened")
 MODEL_ACCEPTED = Label("模型自动受理", "Accepted by the model")
 MODEL_DISPATCHED = Label("模型自动派遣", "Dispatched by the model")
-SYSTEM_REASONS = (REOPENED, MODEL_ACCEPTED, MODEL_DISPATCHED, do.MERGED_IN)
+MEDIATION_CASE = Label("调解案件 {number}", "Mediation case {number}")
+SYSTEM_REASONS = (REOPENED, MODEL_ACCEPTED, MODEL_DISPATCHED, do.MERGED_IN, MEDIATION_CASE)
 
 
-def _reopen_when_dissatisfied(payload: RateIn) -> FollowUp | None:
+def _reopen_when_dissatisfied(matter: Matter, payload: RateIn) -> FollowUp | None:
     if payload.rating == Rating.dissatisfied:
         return FollowUp("reopen", REOPENED)
     return None
@@ -135,6 +136,13 @@ TABLE: tuple[Transition, ...] = (
     row("red_card", ("红牌督办", "Red card"), CHASED, None, {SYSTEM}, notifies=(UNIT,)),
     row("overdue_escalate", ("超期上报", "Escalated as overdue"), CHASED, S.accepted, {SYSTEM},
         deadline=Deadline.stop, notifies=(DISPATCHERS,)),
+    # a dispute turned into a mediation case waits on it, and is closed from its outcome
+    row("mediate", ("转人民调解", "Referred to mediation"), {S.accepted, *CHASED}, S.mediating,
+        {SYSTEM}, deadline=Deadline.stop, notifies=(REPORTER,)),
+    row("mediated", ("调解结案", "Closed by mediation"), {S.mediating}, S.closed, {SYSTEM},
+        handler=do.close_by_mediation, notifies=(REPORTER,)),
+    row("mediation_returned", ("调解未受理，退回", "Returned by mediation"), {S.mediating},
+        S.accepted, {SYSTEM}, notifies=(DISPATCHERS,)),
 )  # fmt: skip
 
 # Each step of the ladder (Supervision 1…5) is the transition the sweep takes.

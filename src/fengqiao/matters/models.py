@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fengqiao.core.database import Base, PathString, TimestampMixin
+from fengqiao.core.database import Base, JournalMixin, PathString, TimestampMixin
 
 
 class Matter(TimestampMixin, Base):
@@ -107,7 +107,7 @@ class Matter(TimestampMixin, Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
-class TimelineEntry(Base):
+class TimelineEntry(JournalMixin, Base):
     """Everything that happens to a matter: who, when, from which state to which, why."""
 
     __tablename__ = "event_timeline"
@@ -117,14 +117,6 @@ class TimelineEntry(Base):
     matter_id: Mapped[int] = mapped_column(
         "event_id", ForeignKey("event.id", ondelete="CASCADE"), key="matter_id", index=True
     )
-    at: Mapped[datetime]
-    actor_id: Mapped[int | None] = mapped_column(Integer)
-    actor_name: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(32))
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(Text)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Attachment(Base):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from fengqiao.core.errors import error_responses
 from fengqiao.core.fields import Flag, Id, Limit, Offset, RegionCode, Text, UnitCode
 from fengqiao.deps import LanguageDep, PrincipalDep, SessionDep
-from fengqiao.mediation import service
+from fengqiao.mediation import indicators, service
 from fengqiao.mediation.enums import CommitteeKind, Gender, Position, Specialty
 from fengqiao.mediation.models import Committee, Mediator
 from fengqiao.mediation.schemas import (
@@ -251,6 +251,7 @@ def read_menu(
     )
     committees = service.committees_of(session, found)
     names = service.region_names(session, [c.region_id for c in committees.values()])
+    records = indicators.mediator_records(session, [m.id for m in found])
     return [
         MenuEntry(
             id=m.id,
@@ -265,6 +266,7 @@ def read_menu(
             specialties=[Specialty(s) for s in m.specialties],
             specialty_names=named(m.specialties, lang),
             profile=m.profile,
+            **records[m.id],
         )
         for m in found
     ]

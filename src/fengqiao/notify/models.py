@@ -38,4 +38,7 @@ class OutboxMessage(Base):
     failing_since: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]  # when it was given up
 
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_recipient", "recipient", "id"),  # a person's inbox
+    )

@@ -44,6 +44,19 @@ class NotificationPage(BaseModel):
     )
 
 
+class InboxItem(BaseModel):
+    """A notification addressed to the caller themselves, as the app shows it."""
+
+    id: int
+    topic: str = Field(description="{workflow}.{action}: matter.dispatch, case.accept, …")
+    workflow: str
+    action: str
+    label: str = Field(description="what happened, in the caller's language")
+    number: str | None = Field(description="the matter's or the case's number")
+    title: str | None
+    created_at: datetime
+
+
 class ResendFailedIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{}, {"region_code": "330305001"}]}

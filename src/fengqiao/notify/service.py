@@ -199,11 +199,18 @@ def claim(factory: sessionmaker[Session], limit: int, lease: timedelta) -> list[
         session.commit()
     claimed = [
         Claimed(
-            r.id, r.dedupe_key, r.topic, r.recipient, r.channel, r.payload, r.attempts,
-            r.failing_since, until,
+            r.id,
+            r.dedupe_key,
+            r.topic,
+            r.recipient,
+            r.channel,
+            r.payload,
+            r.attempts,
+            r.failing_since,
+            until,
         )
         for r in rows
-    ]  # fmt: skip
+    ]
     return sorted(claimed, key=lambda m: m.id)
 
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter
 
 from fengqiao.core.errors import error_responses
 from fengqiao.core.fields import Id, Limit, Offset
-from fengqiao.deps import PrincipalDep, SessionDep
+from fengqiao.deps import LanguageDep, PrincipalDep, SessionDep
 from fengqiao.geo.service import read_region
-from fengqiao.notify import service
-from fengqiao.notify.schemas import NotificationPage, ResendFailedIn, ResendOut, Status
+from fengqiao.notify import inbox, service
+from fengqiao.notify.schemas import InboxItem, NotificationPage, ResendFailedIn, ResendOut, Status
 
 router = APIRouter(tags=["notify 通知投递"], responses=error_responses(401, 422, 503))
 
@@ -30,6 +30,21 @@ def list_notifications(
     offset: Offset = 0,
 ) -> NotificationPage:
     return service.read_messages(session, principal, status=status, limit=limit, offset=offset)
+
+
+@router.get(
+    "/api/notifications/mine",
+    response_model=list[InboxItem],
+    summary="我的消息：发给本人的通知",
+)
+def read_inbox(
+    session: SessionDep,
+    principal: PrincipalDep,
+    lang: LanguageDep,
+    limit: Annotated[int, Limit(200)] = 50,
+    offset: Offset = 0,
+) -> list[InboxItem]:
+    return inbox.inbox_out(inbox.read_inbox(session, principal, limit, offset), lang)
 
 
 @router.post(
