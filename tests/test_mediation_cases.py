@@ -70,7 +70,9 @@ def test_agreement_performance_and_judicial_confirmation(
     assert case["agreement"]["unsigned"] == ["用户resident", "李四"]
     assert case["agreement"]["mediator_signed"] is False
     desk.act("resident", number, "sign")
-    desk.act("resident", number, "sign", status=409)  # a party signs once
+    twice = desk.act("resident", number, "sign", status=403)  # a party signs once
+    assert twice["error"]["message"] == "您已签署本协议"
+    assert "sign" not in desk.case("resident", number)["allowed_actions"]
     desk.act("resident_b", number, "sign")
     case = desk.act("mediator_a", number, "sign")
     assert case["state"] == "effective"

@@ -29,7 +29,7 @@ LANDINGS = [
     ("instructor_a", "/m"),
     ("parttime_a", "/m"),
     ("volunteer_a", "/m/report"),
-    ("mediator_a", "/m/report"),
+    ("mediator_a", "/mediation"),
     ("maritime_a", "/m/report"),
 ]
 

@@ -673,6 +673,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 我的消息：发给本人的通知 */
+        get: operations["read_inbox_api_notifications_mine_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/notifications/{message_id}/resend": {
         parameters: {
             query?: never;
@@ -800,6 +817,268 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mediation/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调解案件列表 */
+        get: operations["read_cases_api_mediation_cases_get"];
+        put?: never;
+        /** 申请调解、在线咨询、事件转调解、主动调解或法院委派 */
+        post: operations["create_case_api_mediation_cases_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/cases/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调解案件详情；unmasked=true 时显示当事人个人信息（需权限，留痕） */
+        get: operations["read_case_api_mediation_cases__number__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/cases/{number}/actions/{action}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 办理调解案件：受理、指派、告知、调查、调解、协议、签署、回访、司法确认… */
+        post: operations["act_api_mediation_cases__number__actions__action__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/cases/{number}/candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 可指派的调解员：工作量与回避审查 */
+        get: operations["read_candidates_api_mediation_cases__number__candidates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/cases/{number}/threads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 本案可读的沟通渠道：共同沟通与背靠背 */
+        get: operations["read_threads_api_mediation_cases__number__threads_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/cases/{number}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 一个沟通渠道的消息（每次查看留痕） */
+        get: operations["read_messages_api_mediation_cases__number__messages_get"];
+        put?: never;
+        /** 发送消息 */
+        post: operations["post_message_api_mediation_cases__number__messages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/cases/{number}/documents/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 文书 PDF：申请书、受理通知书、告知书、笔录、协议书、回访记录、司法确认申请书 */
+        get: operations["read_document_api_mediation_cases__number__documents__kind__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/cases/{number}/scans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 上传当事人签字的纸质协议扫描件 */
+        post: operations["upload_scan_api_mediation_cases__number__scans_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/indicators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调解指标：按调解组织、调解员、类别、地区 */
+        get: operations["read_indicators_api_mediation_indicators_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/indicators/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出调解指标（Excel） */
+        get: operations["export_indicators_api_mediation_indicators_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 在线矛盾纠纷化解漏斗：各环节转化率与用时 */
+        get: operations["read_funnel_api_mediation_funnel_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 矛盾纠纷排查化解台账 */
+        get: operations["read_ledger_api_mediation_ledger_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/ledger/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出矛盾纠纷排查化解台账（Excel） */
+        get: operations["export_ledger_api_mediation_ledger_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/knowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 在线咨询：法律法规与常见问题知识库检索 */
+        get: operations["search_knowledge_api_mediation_knowledge_get"];
+        put?: never;
+        /** 新增知识库条目 */
+        post: operations["create_knowledge_api_mediation_knowledge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mediation/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 核验调解协议书：上传所持 PDF，判断是否为签署加封的原件
+         * @description Open to anyone holding a copy: it tells only whether the copy is the sealed one,
+         *     of which case and committee, never what the agreement says.
+         */
+        post: operations["verify_api_mediation_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -868,6 +1147,41 @@ export interface components {
             /** Label */
             label: string;
         };
+        /**
+         * AgreementKind
+         * @enum {string}
+         */
+        AgreementKind: "written" | "oral";
+        /** AgreementOut */
+        AgreementOut: {
+            kind: components["schemas"]["AgreementKind"];
+            /** Kind Name */
+            kind_name: string;
+            /** Facts */
+            facts: string;
+            /** Disputed */
+            disputed: string;
+            /** Responsibilities */
+            responsibilities: string;
+            /**
+             * Drafted At
+             * Format: date-time
+             */
+            drafted_at: string;
+            /** Sealed At */
+            sealed_at: string | null;
+            /** Sha256 */
+            sha256: string | null;
+            /** Terms */
+            terms: components["schemas"]["TermOut"][];
+            /**
+             * Unsigned
+             * @description the parties who have yet to sign
+             */
+            unsigned: string[];
+            /** Mediator Signed */
+            mediator_signed: boolean;
+        };
         /** AttachmentOut */
         AttachmentOut: {
             /** Id */
@@ -894,6 +1208,16 @@ export interface components {
             file: string;
             /** @default report */
             stage: components["schemas"]["PhotoStage"];
+        };
+        /** Body_upload_scan_api_mediation_cases__number__scans_post */
+        Body_upload_scan_api_mediation_cases__number__scans_post: {
+            /** File */
+            file: string;
+        };
+        /** Body_verify_api_mediation_verify_post */
+        Body_verify_api_mediation_verify_post: {
+            /** File */
+            file: string;
         };
         /** BulkFailure */
         BulkFailure: {
@@ -956,6 +1280,304 @@ export interface components {
              * @description years in use that have no holiday data
              */
             warnings: string[];
+        };
+        /** CandidateOut */
+        CandidateOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Position Name */
+            position_name: string;
+            /** Specialty Names */
+            specialty_names: string[];
+            /**
+             * Load
+             * @description open cases they preside over
+             */
+            load: number;
+            /**
+             * Conflicts
+             * @description why they are flagged or excluded
+             */
+            conflicts: components["schemas"]["ConflictOut"][];
+            /** Excluded */
+            excluded: boolean;
+        };
+        /**
+         * CaseCreate
+         * @description A new case: a resident's application or consultation (the caller is the applicant),
+         *     a dispute matter turned into a case (`matter_id`), a committee's own initiative or
+         *     a court's delegation (`court`).
+         * @example {
+         *       "chosen_mediator_id": 3,
+         *       "parties": [
+         *         {
+         *           "name": "李四",
+         *           "phone": "13800138001",
+         *           "role": "respondent"
+         *         }
+         *       ],
+         *       "region_code": "330305001001",
+         *       "source": "application",
+         *       "specialty": "neighbour",
+         *       "summary": "楼上卫生间漏水，多次协商未果",
+         *       "title": "邻里漏水纠纷"
+         *     }
+         */
+        CaseCreate: {
+            /** @default application */
+            source: components["schemas"]["CaseSource"];
+            /** @default ordinary */
+            kind: components["schemas"]["CaseKind"];
+            /** Title */
+            title: string;
+            /**
+             * Summary
+             * @default
+             */
+            summary: string;
+            /** @default neighbour */
+            specialty: components["schemas"]["Specialty"];
+            /** @default green */
+            risk_colour: components["schemas"]["CaseRisk"];
+            /**
+             * People Involved
+             * @default 2
+             */
+            people_involved: number;
+            /** Occurred On */
+            occurred_on?: string | null;
+            /** Address */
+            address?: string | null;
+            /** Region Code */
+            region_code?: string | null;
+            applicant?: components["schemas"]["PartyIn"] | null;
+            /** Parties */
+            parties?: components["schemas"]["PartyIn"][];
+            /** Chosen Mediator Id */
+            chosen_mediator_id?: number | null;
+            /** Committee Code */
+            committee_code?: string | null;
+            /** Matter Id */
+            matter_id?: number | null;
+            /** Court */
+            court?: string | null;
+            /**
+             * Involves Privacy
+             * @default false
+             */
+            involves_privacy: boolean;
+            /** Lon */
+            lon?: number | null;
+            /** Lat */
+            lat?: number | null;
+            sea_dispute?: components["schemas"]["SeaDispute"] | null;
+            venue?: components["schemas"]["SeaVenue"] | null;
+            /** Vessels */
+            vessels?: components["schemas"]["VesselIn"][];
+        };
+        /** CaseEntryOut */
+        CaseEntryOut: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor Name */
+            actor_name: string;
+            /** Action */
+            action: string;
+            /** Action Name */
+            action_name: string;
+            /** From State */
+            from_state: string | null;
+            /** To State */
+            to_state: string;
+            /** Reason */
+            reason: string | null;
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * CaseKind
+         * @enum {string}
+         */
+        CaseKind: "ordinary" | "sea";
+        /** CaseOut */
+        CaseOut: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** Title */
+            title: string;
+            kind: components["schemas"]["CaseKind"];
+            source: components["schemas"]["CaseSource"];
+            state: components["schemas"]["CaseState"];
+            /** State Name */
+            state_name: string;
+            specialty: components["schemas"]["Specialty"];
+            /** Specialty Name */
+            specialty_name: string;
+            risk_colour: components["schemas"]["CaseRisk"];
+            /** Committee Code */
+            committee_code: string;
+            /** Committee Name */
+            committee_name: string;
+            /** Presiding Name */
+            presiding_name: string | null;
+            /** Region Path */
+            region_path: string;
+            /**
+             * Applied At
+             * Format: date-time
+             */
+            applied_at: string;
+            /** Due On */
+            due_on: string | null;
+            /** Overdue */
+            overdue: boolean;
+            /** Outcome */
+            outcome: string | null;
+            funnel_stage: components["schemas"]["FunnelStage"] | null;
+            /**
+             * Pending
+             * @description what the case waits on, in the caller's language
+             */
+            pending: string | null;
+            /** Summary */
+            summary: string;
+            /** People Involved */
+            people_involved: number;
+            /** Occurred On */
+            occurred_on: string | null;
+            /** Address */
+            address: string | null;
+            /** Lon */
+            lon: number | null;
+            /** Lat */
+            lat: number | null;
+            sea_dispute: components["schemas"]["SeaDispute"] | null;
+            venue: components["schemas"]["SeaVenue"] | null;
+            /** Vessels */
+            vessels: {
+                [key: string]: unknown;
+            }[];
+            /** Involves Privacy */
+            involves_privacy: boolean;
+            /** Matter Number */
+            matter_number: string | null;
+            /** Court */
+            court: string | null;
+            /** Chosen Mediator Id */
+            chosen_mediator_id: number | null;
+            /** Presiding Id */
+            presiding_id: number | null;
+            /** Co Mediator Ids */
+            co_mediator_ids: number[];
+            /** Extensions */
+            extensions: number;
+            /** Effective At */
+            effective_at: string | null;
+            /** Confirmation Applied At */
+            confirmation_applied_at: string | null;
+            /** Confirmation Due */
+            confirmation_due: string | null;
+            court_decision: components["schemas"]["CourtDecision"] | null;
+            /** Court Case Number */
+            court_case_number: string | null;
+            referral: components["schemas"]["Referral"] | null;
+            /** Evaluation */
+            evaluation: {
+                [key: string]: unknown;
+            } | null;
+            /** Parties */
+            parties: components["schemas"]["PartyOut"][];
+            agreement: components["schemas"]["AgreementOut"] | null;
+            /** Sessions */
+            sessions: components["schemas"]["SessionOut"][];
+            /** Timeline */
+            timeline: components["schemas"]["CaseEntryOut"][];
+            /** Allowed Actions */
+            allowed_actions: string[];
+            /**
+             * My Roles
+             * @description the caller's capacities: party, mediator, head…
+             */
+            my_roles: string[];
+            /** Documents */
+            documents: components["schemas"]["DocumentKind"][];
+        };
+        /** CasePage */
+        CasePage: {
+            /** Items */
+            items: components["schemas"]["CaseSummary"][];
+            /** Total */
+            total: number;
+        };
+        /**
+         * CaseRisk
+         * @description A dispute's risk colour decides who leads: red, the township or the county.
+         * @enum {string}
+         */
+        CaseRisk: "green" | "yellow" | "red";
+        /**
+         * CaseSource
+         * @enum {string}
+         */
+        CaseSource: "application" | "matter" | "initiative" | "court" | "online";
+        /**
+         * CaseState
+         * @enum {string}
+         */
+        CaseState: "consulting" | "evaluating" | "applied" | "accepted" | "assigned" | "informed" | "investigating" | "mediating" | "signing" | "effective" | "confirming" | "closed" | "terminated" | "arbitrating" | "litigating" | "refused" | "withdrawn";
+        /** CaseSummary */
+        CaseSummary: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** Title */
+            title: string;
+            kind: components["schemas"]["CaseKind"];
+            source: components["schemas"]["CaseSource"];
+            state: components["schemas"]["CaseState"];
+            /** State Name */
+            state_name: string;
+            specialty: components["schemas"]["Specialty"];
+            /** Specialty Name */
+            specialty_name: string;
+            risk_colour: components["schemas"]["CaseRisk"];
+            /** Committee Code */
+            committee_code: string;
+            /** Committee Name */
+            committee_name: string;
+            /** Presiding Name */
+            presiding_name: string | null;
+            /** Region Path */
+            region_path: string;
+            /**
+             * Applied At
+             * Format: date-time
+             */
+            applied_at: string;
+            /** Due On */
+            due_on: string | null;
+            /** Overdue */
+            overdue: boolean;
+            /** Outcome */
+            outcome: string | null;
+            funnel_stage: components["schemas"]["FunnelStage"] | null;
+            /**
+             * Pending
+             * @description what the case waits on, in the caller's language
+             */
+            pending: string | null;
         };
         /**
          * Channel
@@ -1059,12 +1681,34 @@ export interface components {
             /** Is Active */
             is_active?: boolean | null;
         };
+        /** ConflictOut */
+        ConflictOut: {
+            /**
+             * Kind
+             * @description household (excludes), grid_team or earlier_case (flags)
+             */
+            kind: string;
+            /**
+             * Kind Name
+             * @description what the check found, in the caller's language
+             */
+            kind_name: string;
+            /** Party */
+            party: string;
+            /** Excludes */
+            excludes: boolean;
+        };
         /**
          * CoordinateSystem
          * @description The coordinate systems a position may be given in (geo.coords converts them).
          * @enum {string}
          */
         CoordinateSystem: "wgs84" | "gcj02" | "bd09";
+        /**
+         * CourtDecision
+         * @enum {string}
+         */
+        CourtDecision: "confirmed" | "rejected";
         /**
          * DayKind
          * @enum {string}
@@ -1087,6 +1731,11 @@ export interface components {
             /** Uncovered Years */
             uncovered_years: number[];
         };
+        /**
+         * DocumentKind
+         * @enum {string}
+         */
+        DocumentKind: "application" | "acceptance" | "refusal" | "notice_of_rights" | "session_record" | "agreement" | "follow_up" | "confirmation";
         /**
          * ErrorBody
          * @description Every error answer of the API.
@@ -1137,6 +1786,12 @@ export interface components {
              */
             details: components["schemas"]["ErrorDetail"][];
         };
+        /**
+         * FunnelStage
+         * @description The online funnel (咨询 → 评估 → 调解 → 仲裁 → 诉讼).
+         * @enum {string}
+         */
+        FunnelStage: "consultation" | "evaluation" | "mediation" | "arbitration" | "litigation";
         /**
          * Gender
          * @enum {string}
@@ -1261,6 +1916,68 @@ export interface components {
             geometry?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * InboxItem
+         * @description A notification addressed to the caller themselves, as the app shows it.
+         */
+        InboxItem: {
+            /** Id */
+            id: number;
+            /**
+             * Topic
+             * @description {workflow}.{action}: matter.dispatch, case.accept, …
+             */
+            topic: string;
+            /** Workflow */
+            workflow: string;
+            /** Action */
+            action: string;
+            /**
+             * Label
+             * @description what happened, in the caller's language
+             */
+            label: string;
+            /**
+             * Number
+             * @description the matter's or the case's number
+             */
+            number: string | null;
+            /** Title */
+            title: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** KnowledgeIn */
+        KnowledgeIn: {
+            /** Kind */
+            kind: string;
+            specialty?: components["schemas"]["Specialty"] | null;
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /** Source */
+            source?: string | null;
+        };
+        /** KnowledgeOut */
+        KnowledgeOut: {
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            specialty: components["schemas"]["Specialty"] | null;
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /** Source */
+            source: string | null;
+            /** Score */
+            score?: number | null;
         };
         /** LocateManyRequest */
         LocateManyRequest: {
@@ -1461,7 +2178,7 @@ export interface components {
          * MatterState
          * @enum {string}
          */
-        MatterState: "reported" | "accepted" | "rejected" | "merged" | "dispatched" | "in_progress" | "handled" | "verifying" | "closed" | "evaluated";
+        MatterState: "reported" | "accepted" | "rejected" | "merged" | "dispatched" | "in_progress" | "handled" | "verifying" | "mediating" | "closed" | "evaluated";
         /** MeOut */
         MeOut: {
             /** Id */
@@ -1515,6 +2232,8 @@ export interface components {
             phone?: string | null;
             /** Profile */
             profile?: string | null;
+            /** Household No */
+            household_no?: string | null;
             /**
              * Username
              * @description the account the mediator signs in with, if any
@@ -1568,6 +2287,8 @@ export interface components {
             phone?: string | null;
             /** Profile */
             profile?: string | null;
+            /** Household No */
+            household_no?: string | null;
             /** Is Active */
             is_active?: boolean | null;
         };
@@ -1600,6 +2321,46 @@ export interface components {
             specialty_names: string[];
             /** Profile */
             profile: string | null;
+            /**
+             * Cases Handled
+             * @description cases presided over to an end
+             */
+            cases_handled: number;
+            /**
+             * Success Rate
+             * @description the share of those that settled
+             */
+            success_rate: number | null;
+            /**
+             * Load
+             * @description open cases presided over now
+             */
+            load: number;
+        };
+        /** MessageIn */
+        MessageIn: {
+            /** Thread */
+            thread: string;
+            /** Body */
+            body: string;
+        };
+        /** MessageOut */
+        MessageOut: {
+            /** Id */
+            id: number;
+            /** Thread */
+            thread: string;
+            /** Author Name */
+            author_name: string;
+            /** Mine */
+            mine: boolean;
+            /** Body */
+            body: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
         };
         /** NotificationOut */
         NotificationOut: {
@@ -1688,6 +2449,62 @@ export interface components {
              */
             oldest_pending_at: string | null;
         };
+        /** PartyIn */
+        PartyIn: {
+            role: components["schemas"]["PartyRole"];
+            /** @default person */
+            kind: components["schemas"]["PartyKind"];
+            /** Name */
+            name: string;
+            gender?: components["schemas"]["Gender"] | null;
+            /** Id Number */
+            id_number?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /** Address */
+            address?: string | null;
+            /** Household No */
+            household_no?: string | null;
+        };
+        /**
+         * PartyKind
+         * @enum {string}
+         */
+        PartyKind: "person" | "organisation";
+        /** PartyOut */
+        PartyOut: {
+            /** Id */
+            id: number;
+            role: components["schemas"]["PartyRole"];
+            /** Role Name */
+            role_name: string;
+            kind: components["schemas"]["PartyKind"];
+            /** Name */
+            name: string;
+            gender: components["schemas"]["Gender"] | null;
+            /** Id Number */
+            id_number: string | null;
+            /** Phone */
+            phone: string | null;
+            /** Address */
+            address: string | null;
+            /**
+             * Masked
+             * @description personal data shown masked
+             */
+            masked: boolean;
+            /** Is Me */
+            is_me: boolean;
+            /** Has Account */
+            has_account: boolean;
+            /** Signed */
+            signed: boolean;
+        };
+        /**
+         * PartyRole
+         * @enum {string}
+         */
+        PartyRole: "applicant" | "respondent" | "third_party" | "agent";
         /**
          * PendingOut
          * @description A request the matter waits on (待审批): an extension, a return, a verification.
@@ -1849,6 +2666,11 @@ export interface components {
          * @enum {string}
          */
         Position: "chair" | "vice_chair" | "member" | "mediator";
+        /**
+         * Referral
+         * @enum {string}
+         */
+        Referral: "arbitration" | "litigation" | "administrative" | "none";
         /** RefreshRequest */
         RefreshRequest: {
             /**
@@ -2017,6 +2839,48 @@ export interface components {
             /** Is Active */
             is_active: boolean;
         };
+        /** ScanOut */
+        ScanOut: {
+            /** Id */
+            id: number;
+            /** Sha256 */
+            sha256: string;
+        };
+        /**
+         * SeaDispute
+         * @enum {string}
+         */
+        SeaDispute: "fishing_ground" | "damaged_nets" | "collision" | "crew_wages" | "aquaculture";
+        /**
+         * SeaVenue
+         * @enum {string}
+         */
+        SeaVenue: "at_sea" | "bow" | "ashore" | "committee";
+        /** SessionOut */
+        SessionOut: {
+            /** Seq */
+            seq: number;
+            /** Scheduled At */
+            scheduled_at: string | null;
+            /** Held At */
+            held_at: string | null;
+            /** Place */
+            place: string | null;
+            venue: components["schemas"]["SeaVenue"] | null;
+            /** On Site */
+            on_site: boolean;
+            /** Attendance */
+            attendance: number[];
+            /**
+             * Statements
+             * @description the record; only for those in the case
+             */
+            statements: string | null;
+            /** Result */
+            result: string | null;
+            /** Signed By */
+            signed_by: number[];
+        };
         /** SpecialDayIn */
         SpecialDayIn: {
             /**
@@ -2068,6 +2932,48 @@ export interface components {
             team_role_name: string;
             /** Phone */
             phone: string | null;
+        };
+        /** TermOut */
+        TermOut: {
+            /** Id */
+            id: number;
+            /** Seq */
+            seq: number;
+            /** Content */
+            content: string;
+            /** Obligor Id */
+            obligor_id: number | null;
+            /** Obligor Name */
+            obligor_name: string | null;
+            /** Manner */
+            manner: string | null;
+            /** Place */
+            place: string | null;
+            /**
+             * Due On
+             * Format: date
+             */
+            due_on: string;
+            state: components["schemas"]["TermState"];
+            /** State Name */
+            state_name: string;
+        };
+        /**
+         * TermState
+         * @enum {string}
+         */
+        TermState: "pending" | "performed" | "breached";
+        /** ThreadOut */
+        ThreadOut: {
+            /**
+             * Key
+             * @description joint, or caucus:{party id}
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /** Party Id */
+            party_id: number | null;
         };
         /** TimelineOut */
         TimelineOut: {
@@ -2294,6 +3200,31 @@ export interface components {
             id_number?: string | null;
             /** Is Active */
             is_active?: boolean | null;
+        };
+        /** VerifyOut */
+        VerifyOut: {
+            /**
+             * Genuine
+             * @description the copy is, byte for byte, the sealed one
+             */
+            genuine: boolean;
+            /** Sha256 */
+            sha256: string;
+            /** Case Number */
+            case_number: string | null;
+            /** Committee Name */
+            committee_name: string | null;
+            /** Sealed At */
+            sealed_at: string | null;
+            /** Message */
+            message: string;
+        };
+        /** VesselIn */
+        VesselIn: {
+            /** Name */
+            name: string;
+            /** Mmsi */
+            mmsi?: string | null;
         };
         /** WorkflowOut */
         WorkflowOut: {
@@ -5731,6 +6662,58 @@ export interface operations {
             };
         };
     };
+    read_inbox_api_notifications_mine_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxItem"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     resend_api_notifications__message_id__resend_post: {
         parameters: {
             query?: never;
@@ -6533,6 +7516,1214 @@ export interface operations {
             };
             /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_cases_api_mediation_cases_get: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["CaseState"] | null;
+                committee?: string | null;
+                mine?: boolean;
+                /** @description 案件名称或编号中的字 */
+                q?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CasePage"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_case_api_mediation_cases_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 与现有数据或事件状态冲突 · Conflicts with existing data or the matter's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_case_api_mediation_cases__number__get: {
+        parameters: {
+            query?: {
+                unmasked?: boolean;
+            };
+            header?: never;
+            path: {
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    act_api_mediation_cases__number__actions__action__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+                action: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 与现有数据或事件状态冲突 · Conflicts with existing data or the matter's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_candidates_api_mediation_cases__number__candidates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CandidateOut"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_threads_api_mediation_cases__number__threads_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadOut"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_messages_api_mediation_cases__number__messages_get: {
+        parameters: {
+            query?: {
+                thread?: string;
+                after?: number;
+            };
+            header?: never;
+            path: {
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_message_api_mediation_cases__number__messages_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 与现有数据或事件状态冲突 · Conflicts with existing data or the matter's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_document_api_mediation_cases__number__documents__kind__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+                kind: components["schemas"]["DocumentKind"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the document, A4 PDF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload_scan_api_mediation_cases__number__scans_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_scan_api_mediation_cases__number__scans_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不存在或不在管辖范围内 · Not found, or outside the jurisdiction */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_indicators_api_mediation_indicators_get: {
+        parameters: {
+            query?: {
+                by?: string;
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_indicators_api_mediation_indicators_export_get: {
+        parameters: {
+            query?: {
+                by?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description an Excel workbook (xlsx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_funnel_api_mediation_funnel_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_ledger_api_mediation_ledger_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_ledger_api_mediation_ledger_export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description an Excel workbook (xlsx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_knowledge_api_mediation_knowledge_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                specialty?: components["schemas"]["Specialty"] | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeOut"][];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_knowledge_api_mediation_knowledge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KnowledgeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeOut"];
+                };
+            };
+            /** @description 未登录或登录已失效 · Not logged in, or the session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 角色无权或不在管辖范围内 · The role may not do this, or it is outside the jurisdiction */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 输入有误 · Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 数据库暂时无法访问，请稍后重试 · Database unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    verify_api_mediation_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_verify_api_mediation_verify_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyOut"];
+                };
+            };
+            /** @description 请求内容过大 · Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

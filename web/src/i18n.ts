@@ -6,10 +6,11 @@ import dispatch from './locales/dispatch'
 import worker from './locales/worker'
 import insight from './locales/insight'
 import admin from './locales/admin'
+import mediation from './locales/mediation'
 
 type Tree = { [key: string]: string | Tree }
 type Area = { zh: Tree; en: Tree }
-const areas: Area[] = [common, dispatch, worker, insight, admin]
+const areas: Area[] = [common, dispatch, worker, insight, admin, mediation]
 
 export const i18n = createI18n({
   legacy: false,

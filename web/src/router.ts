@@ -4,6 +4,7 @@ import { homeFor, loadMe, me } from './session'
 // meta.roles: who may open the page (any signed-in user when absent).
 const DISPATCH = ['dispatcher', 'leader', 'admin']
 const GRID = ['grid_head', 'grid_instructor', 'grid_worker_fulltime', 'grid_worker_parttime']
+const MEDIATOR = ['mediator']
 
 const routes: RouteRecordRaw[] = [
   { path: '/login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
@@ -18,6 +19,11 @@ const routes: RouteRecordRaw[] = [
       { path: 'map', component: () => import('./views/MapView.vue'), meta: { roles: [...DISPATCH, ...GRID] } },
       { path: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { roles: DISPATCH } },
       { path: 'admin', component: () => import('./views/admin/AdminView.vue'), meta: { roles: ['admin'] } },
+      // People's mediation: the mediator's workbench, the committee head's desk, a case, the figures.
+      { path: 'mediation', component: () => import('./views/mediation/MediationWorkbench.vue'), meta: { roles: MEDIATOR } },
+      { path: 'mediation/assign', component: () => import('./views/mediation/MediationAssign.vue'), meta: { roles: MEDIATOR } },
+      { path: 'mediation/figures', component: () => import('./views/mediation/MediationFigures.vue'), meta: { roles: DISPATCH } },
+      { path: 'mediation/cases/:number', component: () => import('./views/mediation/MediationCaseView.vue'), props: true },
     ],
   },
   {
@@ -27,8 +33,14 @@ const routes: RouteRecordRaw[] = [
       { path: '', component: () => import('./views/mobile/WorkerHome.vue'), meta: { roles: GRID } },
       { path: 'report', component: () => import('./views/mobile/WorkerReport.vue') },
       { path: 'matters/:id', component: () => import('./views/mobile/WorkerMatter.vue'), props: true },
+      // A party's mediation cases on the phone: the list, applying, one case.
+      { path: 'mediation', component: () => import('./views/mediation/MediationMine.vue') },
+      { path: 'mediation/apply', component: () => import('./views/mediation/MediationApply.vue') },
+      { path: 'mediation/:number', component: () => import('./views/mediation/MediationCasePhone.vue'), props: true },
     ],
   },
+  // Anyone holding a copy of a mediation agreement checks it here, signed in or not.
+  { path: '/verify', component: () => import('./views/mediation/MediationVerify.vue'), meta: { public: true } },
   // A matter's work-order sheet for printing: outside the layout, no navigation on paper.
   { path: '/matters/:id/print', component: () => import('./views/PrintView.vue'), props: true },
   { path: '/:pathMatch(.*)*', redirect: '/' },

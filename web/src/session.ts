@@ -17,6 +17,7 @@ export const isGridStaff = computed(() => hasRole(...GRID_STAFF))
 export const isDispatcher = computed(() => hasRole(...DISPATCH))
 export const isHandler = computed(() => hasRole('unit_handler'))
 export const isAdmin = computed(() => hasRole('admin'))
+export const isMediator = computed(() => hasRole('mediator'))
 
 export async function loadMe(): Promise<Me | null> {
   if (!signedIn()) {
@@ -68,5 +69,6 @@ export function homeFor(user: Me | null): string {
   if (r.some((x) => DISPATCH.includes(x))) return r.includes('leader') ? '/dashboard' : '/inbox'
   if (r.includes('unit_handler')) return '/tasks'
   if (r.some((x) => GRID_STAFF.includes(x))) return '/m'
+  if (r.includes('mediator')) return '/mediation' // the mediator's workbench
   return '/m/report'
 }

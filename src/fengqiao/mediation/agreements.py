@@ -270,6 +270,23 @@ def _is_party(session: Session, principal: Principal, case: Case) -> bool:
     )
 
 
+def signed_already(session: Session, principal: Principal, case: Case) -> bool:
+    """The caller has signed the agreement as themselves: as its party, or, not being a
+    party, as its mediator (who may still record the parties' scans)."""
+    agreement = agreement_of(session, case)
+    if agreement is None:
+        return False
+    signed = session.scalars(select(Signature).where(Signature.agreement_id == agreement.id))
+    mine = session.scalar(
+        select(Party.id).where(Party.case_id == case.id, Party.user_id == principal.user_id)
+    )
+    if mine is not None:
+        return any(sig.party_id == mine for sig in signed)
+    me = mediator_of(session, principal)
+    waiting, _ = unsigned(session, case, agreement)
+    return me is not None and any(sig.mediator_id == me.id for sig in signed) and not waiting
+
+
 def all_signed(session: Session, case: Case) -> bool:
     agreement = agreement_of(session, case)
     if agreement is None:

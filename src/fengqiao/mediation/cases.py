@@ -371,16 +371,6 @@ def take(
         raise
 
 
-def capacities(principal: Principal, case: Case) -> list[str]:
-    return sorted(actors_of(principal, case))
-
-
-def may_see_records(principal: Principal, case: Case) -> bool:
-    """Session records and messages: the parties and the committee's mediators; overseers
-    see that a case moves, not what was said in it."""
-    return bool(actors_of(principal, case) - {OV})
-
-
 def candidates(session: Session, principal: Principal, case: Case, lang: str) -> list[CandidateOut]:
     """The committee's mediators for the head's assignment view: each one's load and what
     the conflict check finds."""

@@ -98,6 +98,20 @@ def _terms_settled(principal: Principal, case: Case) -> Label | None:
     return None
 
 
+def _not_signed_yet(principal: Principal, case: Case) -> Label | None:
+    """A party or the mediator signs once; the mediator may still record others' scans."""
+    session = object_session(case)
+    if session is not None and ag.signed_already(session, principal, case):
+        return Label("您已签署本协议", "You have signed this agreement")
+    return None
+
+
+def _recusal_pending(principal: Principal, case: Case) -> Label | None:
+    if case.pending_action != "request_recusal":
+        return Label("没有待决定的回避申请", "No recusal request is pending")
+    return None
+
+
 def _when_all_signed(case: Case, payload: Any) -> FollowUp | None:
     session = object_session(case)
     return FollowUp("take_effect", ALL_SIGNED) if session and ag.all_signed(session, case) else None
@@ -145,7 +159,8 @@ TABLE: tuple[Transition, ...] = (
         payload=AssignIn, handler=do.reassign, notifies=(MEDIATORS, PARTIES),
         answers=frozenset({"request_recusal"})),
     row("deny_recusal", ("驳回回避申请", "Deny recusal"), BEFORE_AGREEMENT, None, {H},
-        payload=Reasoned, notifies=(PARTIES,), answers=frozenset({"request_recusal"})),
+        payload=Reasoned, notifies=(PARTIES,), answers=frozenset({"request_recusal"}),
+        refuse=_recusal_pending),
     row("link_account", ("关联当事人账号", "Link a party's account"), OPEN, None, {M, H},
         payload=LinkIn, handler=do.link_account),
     # mediation (the case's mediators)
@@ -166,7 +181,7 @@ TABLE: tuple[Transition, ...] = (
     row("draft_agreement", ("拟定调解协议", "Draft the agreement"), {S.mediating, S.signing},
         S.signing, {M}, payload=DraftIn, handler=ag.draft_agreement, notifies=(PARTIES,)),
     row("sign", ("签署协议", "Sign"), {S.signing}, None, {P, M},
-        payload=SignIn, handler=ag.sign, then=_when_all_signed),
+        payload=SignIn, handler=ag.sign, then=_when_all_signed, refuse=_not_signed_yet),
     row("take_effect", ("协议生效", "Agreement in effect"), {S.signing}, S.effective, {SYSTEM},
         handler=ag.take_effect, notifies=(PARTIES, MEDIATORS)),
     row("oral_agreement", ("口头协议", "Oral agreement"), {S.mediating}, S.effective, {M},

@@ -20,7 +20,6 @@ from fengqiao.mediation import documents
 from fengqiao.mediation.actors import OV, C, H, M, actors_of
 from fengqiao.mediation.enums import (
     AgreementKind,
-    CaseState,
     DocumentKind,
     Outcome,
     PartyRole,
@@ -305,7 +304,3 @@ def document_for(session: Session, principal: Principal, case: Case, kind: Docum
     )
     session.commit()
     return content
-
-
-def is_open(case: Case) -> bool:
-    return case.state not in (CaseState.closed, CaseState.refused, CaseState.withdrawn)

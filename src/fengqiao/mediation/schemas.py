@@ -31,6 +31,10 @@ from fengqiao.mediation.enums import (
 from fengqiao.people.schemas import IdNumber
 
 Specialties = Annotated[list[Specialty], Field(max_length=len(Specialty))]
+# 户号: the household a person is registered in, for the conflict check.
+HouseholdNo = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z\-]+$")
+]
 
 
 class CommitteeCreate(BaseModel):
@@ -119,6 +123,7 @@ class MediatorCreate(BaseModel):
     specialties: Specialties = []
     phone: Phone | None = None
     profile: Annotated[str, Text(500)] | None = None
+    household_no: HouseholdNo | None = None
     username: Annotated[str, Text(64)] | None = Field(
         default=None, description="the account the mediator signs in with, if any"
     )
@@ -134,6 +139,7 @@ class MediatorUpdate(BaseModel):
     specialties: Specialties | None = None
     phone: Phone | None = None
     profile: Annotated[str, Text(500)] | None = None
+    household_no: HouseholdNo | None = None
     is_active: StrictBool | None = None
 
     _not_null = field_validator("name", "position", "specialties", "is_active")(not_null)
@@ -191,7 +197,7 @@ class PartyIn(BaseModel):
     id_number: IdNumber | None = None
     phone: Mobile | None = None
     address: Annotated[str, Text(200)] | None = None
-    household_no: Annotated[str, Text(32)] | None = None
+    household_no: HouseholdNo | None = None
 
 
 class VesselIn(BaseModel):
