@@ -311,7 +311,7 @@ def test_a_shared_household_excludes_a_mediator(
     assert flagged["conflicts"] == [
         {
             "kind": "household",
-            "kind_name": "与当事人周小明同户",
+            "kind_name": "同户",
             "party": "周小明",
             "excludes": True,
         }

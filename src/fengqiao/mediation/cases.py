@@ -397,7 +397,10 @@ def candidates(session: Session, principal: Principal, case: Case, lang: str) ->
                 load=loads[m.id],
                 conflicts=[
                     ConflictOut(
-                        kind=f.kind, kind_name=f.reason_in(lang), party=f.party, excludes=f.excludes
+                        kind=f.kind,
+                        kind_name=conflicts.KIND_NAMES[f.kind](lang),
+                        party=f.party,
+                        excludes=f.excludes,
                     )
                     for f in found
                 ],

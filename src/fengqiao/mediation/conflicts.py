@@ -32,6 +32,12 @@ class Finding:
         return KINDS[self.kind](lang).format(p=self.party)
 
 
+# What was found, without whom: the party's name stands beside it.
+KIND_NAMES = {
+    "household": Label("同户", "same household"),
+    "grid_team": Label("同一网格团队", "same grid team"),
+    "earlier_case": Label("曾调解其他纠纷", "mediated another of their disputes"),
+}
 KINDS = {
     "household": Label("与当事人{p}同户", "shares a household with party {p}"),
     "grid_team": Label("与当事人{p}同属一个网格团队", "is on one grid team with party {p}"),
