@@ -108,3 +108,21 @@ def test_photos_are_written_again_without_metadata_and_served_inert(
     resp = client.post(url, headers=mine, files={"file": ("p.heic", heic.getvalue(), "image/heic")})
     assert resp.status_code == 201, resp.text
     assert resp.json()["content_type"] == "image/jpeg"
+
+
+def test_a_cut_photo_is_refused_after_a_document_was_rendered(
+    client: TestClient, world: World
+) -> None:
+    """Rendering a PDF loads WeasyPrint, which tells Pillow to pad cut images for the whole
+    process: an upload cut in half must still be refused."""
+    from fengqiao.mediation.documents import pdf_of
+
+    assert pdf_of("<p>调解</p>").startswith(b"%PDF-")
+    mine = world.login(client, "worker_a")
+    cut = png(30, 30)[:45]  # what Pillow pads into a whole picture when told to
+    resp = client.post(
+        f"/api/matters/{world.matters['a']}/attachments",
+        headers=mine,
+        files={"file": ("x.png", cut, "image/png")},
+    )
+    assert resp.status_code == 422, resp.text

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from fengqiao.core.errors import Invalid
@@ -27,6 +27,9 @@ def _refused() -> Invalid:
 def reencode(content: bytes) -> tuple[bytes, str]:
     """(the photo written again, its media type); 422 for anything that is not a whole
     image of an accepted format."""
+    # Pillow pads a cut file when this is set, and a library may set it for the whole
+    # process on import (WeasyPrint does): a truncated upload must fail, so say it here.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
