@@ -542,3 +542,30 @@ def test_bad_input_gets_a_clear_answer_and_changes_nothing(
     after = desk.case("mediator_a", number)
     assert after["state"] == "accepted" and after["presiding_id"] is None
     assert len(after["timeline"]) == len(snapshot["timeline"]) + 1  # the acceptance only
+
+
+def test_staff_take_an_application_down_for_a_walk_in_resident(
+    client: TestClient, world: World
+) -> None:
+    desk = Desk(client, world)
+    desk.open("mediator_a", status=422)  # who applies must be said
+    walk_in = {"role": "respondent", "name": "王大妈", "phone": "13800006666"}
+    case = desk.open("mediator_a", applicant=walk_in)
+    applicant = next(p for p in case["parties"] if p["role"] == "applicant")
+    assert applicant["name"] == "王大妈" and applicant["has_account"] is False
+    assert applicant["is_me"] is False  # the mediator's own account is nobody's here
+    assert desk.case("resident", case["number"], status=404)
+
+
+def test_the_time_limit_is_a_month_ending_on_a_working_day(session: Session, world: World) -> None:
+    from datetime import date
+
+    from fengqiao.calendar.service import build_calendar
+    from fengqiao.mediation.actions import one_month_on
+
+    cal = build_calendar(session)
+    assert one_month_on(cal, date(2026, 11, 4)) == date(2026, 12, 4)  # a Friday
+    assert one_month_on(cal, date(2026, 12, 31)) == date(2027, 2, 1)  # Jan 31 is a Sunday
+    assert one_month_on(cal, date(2027, 1, 30)) == date(2027, 3, 1)  # Feb 28, then Sunday
+    # A month from the eve of the National Day holidays ends after them.
+    assert one_month_on(cal, date(2026, 9, 1)) == date(2026, 10, 8)  # Oct 1–7 are holidays

@@ -1440,6 +1440,11 @@ export interface components {
             applied_at: string;
             /** Due On */
             due_on: string | null;
+            /**
+             * Clock Runs
+             * @description the time limit (a month from acceptance) is running
+             */
+            clock_runs: boolean;
             /** Overdue */
             overdue: boolean;
             /** Outcome */
@@ -1568,6 +1573,11 @@ export interface components {
             applied_at: string;
             /** Due On */
             due_on: string | null;
+            /**
+             * Clock Runs
+             * @description the time limit (a month from acceptance) is running
+             */
+            clock_runs: boolean;
             /** Overdue */
             overdue: boolean;
             /** Outcome */

@@ -224,9 +224,12 @@ def create_case(
             "海上纠纷须有发生位置（经纬度）", "A dispute at sea needs its position", field="lon"
         )
 
-    applies_for_self = data.source in (CaseSource.application, CaseSource.online)
-    if applies_for_self and Role.resident not in principal.roles and data.applicant is None:
+    # A resident applies for themselves; staff take an application down for someone else
+    # (who applies, in `applicant`), and their own account is not the applicant's.
+    applies = data.source in (CaseSource.application, CaseSource.online)
+    if applies and Role.resident not in principal.roles and data.applicant is None:
         raise Invalid("请填写申请人信息", "Say who applies", field="applicant")
+    applies_for_self = applies and Role.resident in principal.roles
     case = Case(
         number=f"tmp-{uuid.uuid4().hex[:28]}",  # until the id is known
         kind=data.kind.value,
@@ -272,7 +275,7 @@ def create_case(
             )
         )
     elif data.applicant is not None:
-        session.add(_party(case, data.applicant))
+        session.add(_party(case, data.applicant.model_copy(update={"role": PartyRole.applicant})))
     for party in data.parties:
         session.add(_party(case, party))
     session.flush()

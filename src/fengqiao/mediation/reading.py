@@ -84,6 +84,7 @@ def _summary(case: Case, committee: Committee, presiding: str | None, lang: str)
         region_path=case.region_path,
         applied_at=case.applied_at,
         due_on=case.due_on,
+        clock_runs=case.state in TIMED,
         overdue=case.state in TIMED and case.due_on is not None and today > case.due_on,
         outcome=case.outcome,
         funnel_stage=case.funnel_stage,

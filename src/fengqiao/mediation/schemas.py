@@ -340,6 +340,7 @@ class CaseSummary(BaseModel):
     region_path: str
     applied_at: datetime
     due_on: date | None
+    clock_runs: bool = Field(description="the time limit (a month from acceptance) is running")
     overdue: bool
     outcome: str | None
     funnel_stage: FunnelStage | None

@@ -16,10 +16,3 @@ export function caseValueLabel(field: string, value: unknown): string {
   if (value === null || value === undefined || value === '') return '—'
   return described.valueLabel(field, value)
 }
-
-/** Whether a case's time limit runs in a state. The description has no flag for it; the
- *  states `extend` (延长调解期限) may be taken from are exactly those (the server's TIMED). */
-export function clockRuns(state: string): boolean {
-  const extend = caseActionOf('extend')
-  return extend ? extend.sources.includes(state) : true
-}
