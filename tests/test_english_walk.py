@@ -41,6 +41,7 @@ from tests.world import png
 
 BUILT = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 MATTERS = 1500  # a year of history in every state of the loop, built in seconds
+CASES = 40  # mediation cases: enough for every case endpoint to answer someone
 
 SUGGESTIONS = {
     "model": "walk",
@@ -182,7 +183,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         engine = make_engine(url)
         upgrade(engine)
         with make_sessionmaker(engine)() as session, clock.frozen(BUILT):
-            build(session, MATTERS)
+            build(session, MATTERS, cases=CASES)
             assert service.sweep(session, build_calendar(session)) > 0
             entries = session.execute(
                 select(TimelineEntry.matter_id, TimelineEntry.action, TimelineEntry.actor_name)

@@ -211,7 +211,7 @@ def test_random_actions_keep_every_case_consistent(savepoint_engine: Engine, wor
     succeeded: dict[str, int] = {}
 
     @settings(
-        max_examples=100,
+        max_examples=60,
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow],

@@ -36,7 +36,7 @@ def test_no_party_reads_another_party_s_caucus(
         return user == "mediator_a" or thread == "joint" or owner.get(thread) == user
 
     @settings(
-        max_examples=60,
+        max_examples=40,
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

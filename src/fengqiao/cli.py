@@ -133,6 +133,7 @@ def demo(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
     matters: Annotated[int, typer.Option(help="matters of history to generate")] = 15_000,
+    cases: Annotated[int, typer.Option(help="mediation cases of history to generate")] = 160,
 ) -> None:
     """Build the demo county (once), print one login per role, then serve it."""
     from fengqiao.demo.build import DEMO_PASSWORD, build
@@ -144,7 +145,10 @@ def demo(
         make_sessionmaker(engine)() as session,
     ):
         logins = build(
-            session, matters, model_dir=settings.classifier_dir or settings.data_dir / "classifier"
+            session,
+            matters,
+            cases=cases,
+            model_dir=settings.classifier_dir or settings.data_dir / "classifier",
         )
     table = Table(title=f"演示账号 Demo logins — 密码 password: {DEMO_PASSWORD}")
     table.add_column("用户名 username", no_wrap=True, style="bold")

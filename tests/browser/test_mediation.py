@@ -210,6 +210,8 @@ def test_a_resident_applies_and_the_agreement_takes_effect(
     dialog.locator("#case-action-terms-0-due_on").fill(due)
     dialog.locator("#case-action-terms-0-due_on").press("Enter")
     dialog.locator("#case-action-terms-0-manner").fill("自行修复")
+    # The date's popper (an unnamed dialog of Element Plus) has faded out before axe looks.
+    expect(desk.locator(".el-picker__popper:visible")).to_have_count(0)
     m.check("mediation-draft-form")
     _submit(desk, dialog, "协议待签署")
     expect(desk.locator('[data-test="waiting"]')).to_contain_text(RESPONDENT)
