@@ -65,6 +65,8 @@ def _act(page: Page, action: str) -> Locator:
 def _submit(page: Page, dialog: Locator, state: str | None = None) -> None:
     dialog.locator('[data-test="action-submit"]').click()
     expect(dialog).to_be_hidden()
+    # The overlay fades out after the dialog, its title already gone: wait it out.
+    expect(page.locator(".el-overlay-dialog:visible")).to_have_count(0)
     if state is not None:
         expect(
             page.locator('[data-test="mediation-case"] .head [data-test="case-state"]')
@@ -208,10 +210,7 @@ def test_a_resident_applies_and_the_agreement_takes_effect(
     _pick(desk, dialog.locator('[data-test="term-0-obligor"]'), f"{RESPONDENT}（被申请人）")
     due = (clock.now() + timedelta(days=10)).astimezone(clock.zone()).date().isoformat()
     dialog.locator("#case-action-terms-0-due_on").fill(due)
-    dialog.locator("#case-action-terms-0-due_on").press("Enter")
     dialog.locator("#case-action-terms-0-manner").fill("自行修复")
-    # The date's popper (an unnamed dialog of Element Plus) has faded out before axe looks.
-    expect(desk.locator(".el-picker__popper:visible")).to_have_count(0)
     m.check("mediation-draft-form")
     _submit(desk, dialog, "协议待签署")
     expect(desk.locator('[data-test="waiting"]')).to_contain_text(RESPONDENT)
